@@ -1,0 +1,1 @@
+typedef int chorus_mixer_placeholder;

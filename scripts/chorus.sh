@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# chorus set-up, build, run and test, for a Debian bookworm machine (as root).
+#   bash scripts/chorus.sh run    install what is missing, build, start chorusd on conf/
+#   bash scripts/chorus.sh test   install what is missing, build with ASan+UBSan, run ctest
+#   bash scripts/chorus.sh bench  install, build (release), run bench/mixbench
+set -euo pipefail
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$top"
+
+# Debian packages the build, the server, the tests and the benchmarks use.
+PKGS=(build-essential cmake pkg-config
+      libre-dev librem-dev libopus-dev libsrtp2-dev libsimde-dev libcmocka-dev
+      libspandsp-dev libssl-dev
+      baresip-core sox espeak-ng gnuplot-nox libxml2-utils
+      python3 python3-numpy openssl procps iproute2)
+
+install_deps() {
+	local missing=()
+	for p in "${PKGS[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+			missing+=("$p")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		echo "chorus: installing ${missing[*]}"
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -qq
+		apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	fi
+}
+
+jobs() { nproc 2>/dev/null || echo 2; }
+
+build() {  # build DIR cmake-args...
+	local dir=$1; shift
+	cmake -S . -B "$dir" "$@" >/dev/null
+	cmake --build "$dir" -j"$(jobs)"
+}
+
+cmd=${1:-run}
+case "$cmd" in
+run)
+	install_deps
+	build build -DCMAKE_BUILD_TYPE=Release
+	exec ./build/src/chorusd -f conf
+	;;
+test)
+	install_deps
+	build build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHORUS_SANITIZE=ON -DCHORUS_WERROR=ON
+	cd build-test
+	ctest --output-on-failure --timeout 900 -j1
+	;;
+bench)
+	install_deps
+	build build -DCMAKE_BUILD_TYPE=Release
+	shift
+	exec ./build/bench/mixbench "$@"
+	;;
+*)
+	echo "usage: $0 run|test|bench" >&2
+	exit 2
+	;;
+esac
