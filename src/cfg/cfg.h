@@ -1,0 +1,70 @@
+/**
+ * @file cfg.h  chorusd configuration: <dir>/chorus.conf and <dir>/rooms.conf
+ * (libre conf format: "key value" lines, '#' comments).
+ *
+ * Loaded and owned by the libre thread. The room table can be reloaded
+ * (SIGHUP) without touching live calls.
+ */
+#ifndef CHORUS_CFG_H
+#define CHORUS_CFG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <re.h>
+
+#include "media/media.h"
+
+enum { CFG_CODECS_MAX = 8, CFG_ROOMS_MAX = 4096 };
+
+enum cfg_srtp { CFG_SRTP_OFF = 0, CFG_SRTP_OPTIONAL, CFG_SRTP_MANDATORY };
+
+struct cfg_room {
+	char     number[32];       /**< dialled user part, e.g. "1000"        */
+	char     name[64];
+	uint32_t max_legs;
+	char     pin[16];          /**< empty = no PIN                        */
+	char     mod_pin[16];      /**< moderator PIN, empty = none           */
+	char     moderators[256];  /**< comma-separated SIP URIs              */
+	enum cfg_srtp srtp;        /**< inherits the global policy if unset   */
+};
+
+struct cfg {
+	/* SIP */
+	char     sip_listen[128];  /**< e.g. "0.0.0.0:5060" (UDP and TCP)     */
+	bool     sip_udp, sip_tcp, sip_tls;
+	char     tls_listen[128];  /**< e.g. "0.0.0.0:5061"                   */
+	char     tls_cert[256];    /**< PEM with certificate and key          */
+	char     public_addr[64];  /**< address put into SDP c=, "" = auto    */
+	uint8_t  dscp_sip;         /**< 24 = CS3                              */
+	char     outbound_proxy[256];
+	uint32_t session_expires;  /**< RFC 4028 default interval, s          */
+
+	/* media */
+	struct media_cfg media;
+	enum codec_id codecs[CFG_CODECS_MAX];  /**< our preference order       */
+	unsigned ncodecs;
+	enum cfg_srtp srtp;
+
+	/* logging */
+	int      log_level;        /**< 0 error, 1 warning, 2 info, 3 debug   */
+
+	/* rooms (rooms.conf) */
+	struct cfg_room *rooms;    /**< array of nrooms                        */
+	unsigned nrooms;
+	char     auto_pattern[32]; /**< e.g. "dddd": any 4 digits; "" = off   */
+	uint32_t auto_max_legs;
+	char     dir[256];         /**< config directory                      */
+};
+
+/** Load dir/chorus.conf and dir/rooms.conf; errors are logged with the
+ *  file, key and reason, and returned as errno values. */
+int  cfg_load(struct cfg **cfgp, const char *dir);
+/** Re-read only rooms.conf into cfg (SIGHUP). */
+int  cfg_reload_rooms(struct cfg *cfg);
+/** Find the static room for number, or NULL. */
+const struct cfg_room *cfg_room_find(const struct cfg *cfg, const char *number);
+/** Does number match the auto-create pattern? */
+bool cfg_room_auto(const struct cfg *cfg, const char *number);
+int  cfg_print(struct re_printf *pf, const struct cfg *cfg);
+
+#endif
