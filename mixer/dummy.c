@@ -1,1 +1,0 @@
-typedef int chorus_mixer_placeholder;
