@@ -56,6 +56,11 @@ struct rx_stats {
 	uint64_t packets, lost, late, dup, plc_frames, fec_frames, resets;
 	uint32_t jitter_ms;    /**< RFC 3550 interarrival jitter estimate    */
 	uint32_t delay_ms;     /**< current playout delay                    */
+	/* added by the codec chains (additive) */
+	uint64_t invalid;      /**< payloads rejected (malformed, >120 ms)   */
+	uint64_t underruns;    /**< jitter buffer ran dry while playing      */
+	uint64_t skipped;      /**< packets skipped to shrink delay (drift)  */
+	uint64_t inserted;     /**< frames concealed to grow delay (drift)   */
 };
 
 int  rxchain_alloc(struct rxchain **rxp, const struct codec_fmt *fmt,
@@ -68,6 +73,9 @@ int  rxchain_set_fmt(struct rxchain *rx, const struct codec_fmt *fmt);
  * Put one received audio packet (RTP header already validated, PT is the
  * negotiated audio PT). Handles reordering, duplicates, timestamp jumps,
  * SSRC changes and sender clock drift. now_us: CLOCK_MONOTONIC in µs.
+ * Returns 0 when stored; EBADMSG malformed payload (counted in invalid),
+ * EALREADY duplicate, ETIMEDOUT too late, ENOSPC buffer full: all of
+ * these are counted and need no action from the caller.
  */
 int  rxchain_put(struct rxchain *rx, uint32_t ssrc, uint16_t seq,
 		 uint32_t ts, bool marker, const uint8_t *payload, size_t len,
@@ -97,6 +105,8 @@ int  txchain_set_fmt(struct txchain *tx, const struct codec_fmt *fmt);
  * Feed one room frame. When a full packet (fmt->ptime_ms) is ready,
  * writes its payload to buf and sets *lenp (> 0) and *ts_incp (RTP
  * timestamp units the packet spans); otherwise *lenp = 0.
+ * *lenp == 0 with *ts_incp > 0: opus DTX silence, send nothing but
+ * advance the RTP timestamp by *ts_incp.
  */
 int  txchain_put(struct txchain *tx, const int16_t *frame, uint8_t *buf,
 		 size_t size, size_t *lenp, uint32_t *ts_incp);
