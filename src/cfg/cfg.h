@@ -14,7 +14,7 @@
 
 #include "media/media.h"
 
-enum { CFG_CODECS_MAX = 8, CFG_ROOMS_MAX = 4096 };
+enum { CFG_CODECS_MAX = 8, CFG_ROOMS_MAX = 4096, CFG_ROOM_LEGS_MAX = 1000 };
 
 enum cfg_srtp { CFG_SRTP_OFF = 0, CFG_SRTP_OPTIONAL, CFG_SRTP_MANDATORY };
 
@@ -53,6 +53,7 @@ struct cfg {
 	unsigned nrooms;
 	char     auto_pattern[32]; /**< e.g. "dddd": any 4 digits; "" = off   */
 	uint32_t auto_max_legs;
+	uint32_t default_max_legs; /**< rooms without max=                  */
 	char     dir[256];         /**< config directory                      */
 };
 
@@ -66,5 +67,7 @@ const struct cfg_room *cfg_room_find(const struct cfg *cfg, const char *number);
 /** Does number match the auto-create pattern? */
 bool cfg_room_auto(const struct cfg *cfg, const char *number);
 int  cfg_print(struct re_printf *pf, const struct cfg *cfg);
+/** Codec name as written in chorus.conf ("opus", "G722", ...). */
+const char *cfg_codec_name(enum codec_id id);
 
 #endif
