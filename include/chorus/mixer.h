@@ -41,6 +41,12 @@ enum {
 	MIX_LEVEL_SILENT = 127,  /**< RFC 6464 level for digital silence */
 	MIX_GAIN_MIN_DB  = -20,
 	MIX_GAIN_MAX_DB  = 12,
+	/** Largest capacity: the int32 sum cannot overflow below it. */
+	MIX_CAPACITY_MAX = 16000,
+	/** Limiter ceiling for every output sample (-1 dBFS). */
+	MIX_LIMIT_THRESHOLD = 29204,
+	/** Voice activity: level at or below this (louder than -50 dBov). */
+	MIX_VAD_LEVEL = 50,
 };
 
 struct mix_cfg {
@@ -96,6 +102,17 @@ const int16_t *mix_leg_output(const struct mixer *mix, unsigned id);
  * bit-identical output this tick, so the caller may encode it once per
  * codec configuration. Group ids are < 2*capacity+2 and stable while the
  * set of sharing legs does not change.
+ *
+ * The rule (evaluated every tick):
+ *  - a deaf leg (flag set for the whole tick, fade finished) hears the
+ *    shared silent frame: group capacity + 1;
+ *  - a leg whose own contribution is zero this tick (muted, on hold, not
+ *    among the top-K speakers, or an all-zero input frame) and whose
+ *    output gain is 0 dB and not changing hears the common mix of all
+ *    contributors, one buffer with one limiter: group capacity;
+ *  - every other leg (contributing, or a non-unity or ramping output
+ *    gain, or a mute/deaf fade in progress) has its own output: group =
+ *    its slot id.
  */
 unsigned mix_leg_output_group(const struct mixer *mix, unsigned id);
 
@@ -115,6 +132,11 @@ uint8_t mix_leg_level(const struct mixer *mix, unsigned id);
 bool mix_leg_vad(const struct mixer *mix, unsigned id);
 /** Did the leg contribute to the mix in the last tick (not muted, top-K)? */
 bool mix_leg_contributing(const struct mixer *mix, unsigned id);
+/**
+ * Top-K mode: is the leg one of the K selected speakers for the next
+ * tick? (false when cfg.topk is 0)
+ */
+bool mix_leg_speaker(const struct mixer *mix, unsigned id);
 /**
  * Active speakers (VAD on) of the last tick, loudest first; returns the
  * number written to ids (at most max).

@@ -1,0 +1,455 @@
+/**
+ * @file mix.c  Mixer object, legs and the tick
+ *
+ * One tick: (1) accumulate every contributing leg once into the int32 sum
+ * (fused with each leg's energy and peak; a leg that contributes nothing
+ * only gets its energy measured), (2) the 1 ms block peaks of the sum,
+ * (3) level and VAD per leg, (4) one output per distinct mix: legs that
+ * contribute nothing hear the common mix, deaf legs a silent frame, every
+ * other leg its own sum - own with gain and limiter (limiter.c), and
+ * (5) the top-K choice for the next tick. O(N) work, no allocation.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "mix_priv.h"
+
+static void *zalloc_aligned(size_t size)
+{
+	void *p;
+
+	size = (size + MIX_ALIGN - 1) & ~(size_t)(MIX_ALIGN - 1);
+	p = aligned_alloc(MIX_ALIGN, size ? size : MIX_ALIGN);
+	if (p)
+		memset(p, 0, size);
+	return p;
+}
+
+static bool valid_srate(uint32_t srate)
+{
+	switch (srate) {
+	case 8000: case 16000: case 24000: case 32000: case 48000:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int32_t gain_q13(float db)
+{
+	if (!(db >= MIX_GAIN_MIN_DB))   /* also NaN */
+		db = MIX_GAIN_MIN_DB;
+	if (db > MIX_GAIN_MAX_DB)
+		db = MIX_GAIN_MAX_DB;
+	return (int32_t)lrintf(powf(10.0f, db / 20.0f) * MIX_ONE);
+}
+
+static unsigned frames_of(uint32_t ms, uint32_t ptime)
+{
+	return (ms + ptime - 1) / ptime;
+}
+
+void mix_free(struct mixer *mix)
+{
+	if (!mix)
+		return;
+	free(mix->in);
+	free(mix->out);
+	free(mix->sum);
+	free(mix->spk);
+	free(mix->pk);
+	free(mix->gp);
+	free(mix->lvl_thr);
+	free(mix->legs);
+	free(mix->ids);
+	free(mix);
+}
+
+int mix_alloc(struct mixer **mixp, const struct mix_cfg *cfg)
+{
+	struct mixer *mix;
+	enum mix_isa isa;
+	uint32_t ptime;
+
+	if (!mixp || !cfg || !valid_srate(cfg->srate))
+		return EINVAL;
+	ptime = cfg->ptime_ms ? cfg->ptime_ms : 20;
+	if (ptime < 10 || ptime > 60)
+		return EINVAL;
+	if (!cfg->capacity || cfg->capacity > MIX_CAPACITY_MAX)
+		return EINVAL;
+	if ((unsigned)cfg->isa >= MIX_ISA_COUNT)
+		return EINVAL;
+
+	isa = cfg->isa == MIX_ISA_AUTO ? mix_isa_default() : cfg->isa;
+	if (!(mix_isa_supported() & (1u << isa)) || !mix_kernels_get(isa))
+		return ENOTSUP;
+
+	mix = calloc(1, sizeof(*mix));
+	if (!mix)
+		return ENOMEM;
+
+	mix->cfg = *cfg;
+	mix->cfg.ptime_ms = ptime;
+	mix->isa = isa;
+	mix->k = mix_kernels_get(isa);
+	mix->blk = cfg->srate / 1000;
+	mix->nblk = ptime;
+	mix->n = mix->blk * ptime;
+	mix->stride = (mix->n + 31) & ~(size_t)31;   /* 64 bytes of int16 */
+
+	mix->in  = zalloc_aligned((size_t)cfg->capacity * mix->stride * 2);
+	mix->out = zalloc_aligned(((size_t)cfg->capacity + 2) *
+				  mix->stride * 2);
+	mix->sum = zalloc_aligned(mix->stride * 4);
+	mix->spk = zalloc_aligned(mix->nblk * sizeof(*mix->spk));
+	mix->pk  = zalloc_aligned(mix->nblk * sizeof(*mix->pk));
+	mix->gp  = zalloc_aligned((mix->nblk + 1) * sizeof(*mix->gp));
+	mix->lvl_thr = zalloc_aligned(MIX_LEVELS * sizeof(*mix->lvl_thr));
+	mix->legs = calloc(cfg->capacity, sizeof(*mix->legs));
+	mix->ids  = calloc(cfg->capacity, sizeof(*mix->ids));
+	if (!mix->in || !mix->out || !mix->sum || !mix->spk || !mix->pk ||
+	    !mix->gp || !mix->lvl_thr || !mix->legs || !mix->ids) {
+		mix_free(mix);
+		return ENOMEM;
+	}
+
+	mix->common_lim = 1.0f;
+	mix->thr = (float)(MIX_LIMIT_THRESHOLD - MIX_LIMIT_MARGIN);
+	mix->rel = (float)(1.0 - exp(-1.0 / MIX_LIMIT_RELEASE_MS));
+	mix->hang_frames = frames_of(MIX_VAD_HANG_MS, ptime);
+	mix->hyst_frames = frames_of(MIX_TOPK_HYST_MS, ptime);
+	mix->hold_frames = frames_of(MIX_TOPK_HOLD_MS, ptime);
+	mix_level_init(mix);
+
+	*mixp = mix;
+	return 0;
+}
+
+enum mix_isa mix_isa_active(const struct mixer *mix)
+{
+	return mix ? mix->isa : MIX_ISA_AUTO;
+}
+
+size_t mix_frame_samples(const struct mixer *mix)
+{
+	return mix ? mix->n : 0;
+}
+
+uint32_t mix_leg_count(const struct mixer *mix)
+{
+	return mix ? mix->count : 0;
+}
+
+static struct mix_leg *leg_get(const struct mixer *mix, unsigned id)
+{
+	if (!mix || id >= mix->cfg.capacity || !mix->legs[id].used)
+		return NULL;
+	return &mix->legs[id];
+}
+
+int mix_leg_add(struct mixer *mix, unsigned *idp)
+{
+	struct mix_leg *leg;
+	unsigned id;
+
+	if (!mix || !idp)
+		return EINVAL;
+	if (mix->count >= mix->cfg.capacity)
+		return ENOSPC;
+
+	for (id = 0; id < mix->cfg.capacity; id++) {
+		if (!mix->legs[id].used)
+			break;
+	}
+
+	leg = &mix->legs[id];
+	memset(leg, 0, sizeof(*leg));
+	leg->used   = true;
+	leg->gin_q  = MIX_ONE;
+	leg->gout_q = MIX_ONE;
+	leg->go_cur = MIX_ONE;     /* hears the room at once ...        */
+	leg->gi_cur = 0;           /* ... and fades its voice in         */
+	leg->lim    = 1.0f;
+	leg->group  = mix_group_common(mix);
+	leg->level  = MIX_LEVEL_SILENT;
+	leg->pos    = mix->count;
+	mix->ids[mix->count++] = id;
+
+	memset(mix->in + (size_t)id * mix->stride, 0, mix->stride * 2);
+	*idp = id;
+	return 0;
+}
+
+int mix_leg_remove(struct mixer *mix, unsigned id)
+{
+	struct mix_leg *leg = leg_get(mix, id);
+	unsigned last;
+
+	if (!leg)
+		return ENOENT;
+
+	last = mix->ids[--mix->count];
+	mix->ids[leg->pos] = last;
+	mix->legs[last].pos = leg->pos;
+	leg->used = false;
+	return 0;
+}
+
+int16_t *mix_leg_input(struct mixer *mix, unsigned id)
+{
+	if (!leg_get(mix, id))
+		return NULL;
+	return mix->in + (size_t)id * mix->stride;
+}
+
+const int16_t *mix_leg_output(const struct mixer *mix, unsigned id)
+{
+	const struct mix_leg *leg = leg_get(mix, id);
+
+	if (!leg)
+		return NULL;
+	return mix_group_buf(mix, leg->group);
+}
+
+unsigned mix_leg_output_group(const struct mixer *mix, unsigned id)
+{
+	const struct mix_leg *leg = leg_get(mix, id);
+
+	return leg ? leg->group : (mix ? mix_group_silent(mix) : 0);
+}
+
+int mix_leg_set_flags(struct mixer *mix, unsigned id, unsigned flags)
+{
+	struct mix_leg *leg = leg_get(mix, id);
+
+	if (!leg)
+		return ENOENT;
+	if (flags & ~(unsigned)MIX_HOLD)
+		return EINVAL;
+	leg->flags = flags;
+	return 0;
+}
+
+unsigned mix_leg_flags(const struct mixer *mix, unsigned id)
+{
+	const struct mix_leg *leg = leg_get(mix, id);
+
+	return leg ? leg->flags : 0;
+}
+
+int mix_leg_set_gain(struct mixer *mix, unsigned id, float in_db,
+		     float out_db)
+{
+	struct mix_leg *leg = leg_get(mix, id);
+
+	if (!leg)
+		return ENOENT;
+	leg->gin_q  = gain_q13(in_db);
+	leg->gout_q = gain_q13(out_db);
+	return 0;
+}
+
+uint8_t mix_leg_level(const struct mixer *mix, unsigned id)
+{
+	const struct mix_leg *leg = leg_get(mix, id);
+
+	return leg ? leg->level : MIX_LEVEL_SILENT;
+}
+
+bool mix_leg_vad(const struct mixer *mix, unsigned id)
+{
+	const struct mix_leg *leg = leg_get(mix, id);
+
+	return leg ? leg->vad : false;
+}
+
+bool mix_leg_contributing(const struct mixer *mix, unsigned id)
+{
+	const struct mix_leg *leg = leg_get(mix, id);
+
+	return leg ? (leg->gi0 || leg->gi1) : false;
+}
+
+bool mix_leg_speaker(const struct mixer *mix, unsigned id)
+{
+	const struct mix_leg *leg = leg_get(mix, id);
+
+	return leg ? leg->speaker : false;
+}
+
+size_t mix_active_speakers(const struct mixer *mix, unsigned *ids, size_t max)
+{
+	size_t cnt = 0, j;
+	unsigned i;
+
+	if (!mix || !ids)
+		return 0;
+
+	/* Insertion into the short result list, loudest (lowest) first. */
+	for (i = 0; i < mix->count; i++) {
+		unsigned id = mix->ids[i];
+		const struct mix_leg *leg = &mix->legs[id];
+
+		if (!leg->vad)
+			continue;
+		j = cnt < max ? cnt++ : max;
+		while (j > 0 && (mix->legs[ids[j - 1]].level > leg->level ||
+				 (mix->legs[ids[j - 1]].level == leg->level &&
+				  ids[j - 1] > id))) {
+			if (j < max)
+				ids[j] = ids[j - 1];
+			j--;
+		}
+		if (j < max)
+			ids[j] = id;
+	}
+	return cnt;
+}
+
+void mix_stats_get(const struct mixer *mix, struct mix_stats *st)
+{
+	if (!mix || !st)
+		return;
+	*st = mix->stats;
+}
+
+/* --- the tick ---------------------------------------------------- */
+
+static bool contributes(const struct mixer *mix, const struct mix_leg *leg)
+{
+	if (leg->flags & MIX_MUTE)
+		return false;
+	return !mix->cfg.topk || leg->speaker;
+}
+
+static void accumulate(struct mixer *mix)
+{
+	const size_t n = mix->n;
+	unsigned i;
+
+	memset(mix->sum, 0, n * sizeof(*mix->sum));
+
+	for (i = 0; i < mix->count; i++) {
+		unsigned id = mix->ids[i];
+		struct mix_leg *leg = &mix->legs[id];
+		const int16_t *x = mix->in + (size_t)id * mix->stride;
+
+		leg->gi0 = leg->gi_cur;
+		leg->gi1 = contributes(mix, leg) ? leg->gin_q : 0;
+		leg->go0 = leg->go_cur;
+		leg->go1 = (leg->flags & MIX_DEAF) ? 0 : leg->gout_q;
+
+		if (!leg->gi0 && !leg->gi1)
+			leg->energy = mix->k->energy(x, n, &leg->xpeak);
+		else
+			leg->energy = mix->k->acc(mix->sum, x, n,
+				mix_ramp_make(leg->gi0, leg->gi1, n),
+				&leg->xpeak);
+	}
+}
+
+static void sum_peaks(struct mixer *mix)
+{
+	const struct mix_ramp one = mix_ramp_const(MIX_ONE);
+	unsigned b;
+
+	mix->spk_max = 0;
+	for (b = 0; b < mix->nblk; b++) {
+		mix->spk[b] = mix->k->peak(mix->sum + b * mix->blk, NULL,
+					   mix->blk, one);
+		if (mix->spk[b] > mix->spk_max)
+			mix->spk_max = mix->spk[b];
+	}
+}
+
+/* Which output a leg hears this tick (see mix_leg_output_group()). */
+static unsigned group_of(const struct mixer *mix, const struct mix_leg *leg,
+			 unsigned id)
+{
+	bool own_zero = (!leg->gi0 && !leg->gi1) || !leg->xpeak;
+
+	if (!leg->go0 && !leg->go1)
+		return mix_group_silent(mix);
+	if (own_zero && leg->go0 == MIX_ONE && leg->go1 == MIX_ONE)
+		return mix_group_common(mix);
+	return id;
+}
+
+static void render_outputs(struct mixer *mix)
+{
+	const unsigned common = mix_group_common(mix);
+	const unsigned silent = mix_group_silent(mix);
+	const float common_lim0 = mix->common_lim;
+	bool need_common = false;
+	unsigned i;
+
+	for (i = 0; i < mix->count; i++) {
+		unsigned id = mix->ids[i];
+		struct mix_leg *leg = &mix->legs[id];
+		unsigned g = group_of(mix, leg, id);
+
+		/* Carry the limiter state over a change of output. */
+		if (g == id && leg->group == common)
+			leg->lim = common_lim0;
+		else if (g == id && leg->group == silent)
+			leg->lim = 1.0f;
+		leg->group = g;
+		if (g == common)
+			need_common = true;
+	}
+
+	if (need_common) {
+		if (mix_render(mix, mix_group_buf(mix, common), NULL,
+			       mix_ramp_const(MIX_ONE), 0, MIX_ONE, MIX_ONE,
+			       &mix->common_lim))
+			mix->stats.limited_frames++;
+	}
+
+	for (i = 0; i < mix->count; i++) {
+		unsigned id = mix->ids[i];
+		struct mix_leg *leg = &mix->legs[id];
+		int16_t *x = mix->in + (size_t)id * mix->stride;
+
+		if (leg->group == id) {
+			bool own = (leg->gi0 || leg->gi1) && leg->xpeak;
+
+			if (mix_render(mix, mix_group_buf(mix, id),
+				       own ? x : NULL,
+				       mix_ramp_make(leg->gi0, leg->gi1, mix->n),
+				       leg->xpeak, leg->go0, leg->go1,
+				       &leg->lim))
+				mix->stats.limited_frames++;
+		}
+
+		/* The input is consumed: a leg without a packet next time
+		 * contributes silence. Silent frames are zero already. */
+		if (leg->xpeak)
+			memset(x, 0, mix->n * sizeof(*x));
+
+		leg->gi_cur = leg->gi1;
+		leg->go_cur = leg->go1;
+	}
+}
+
+void mix_tick(struct mixer *mix)
+{
+	unsigned i;
+
+	if (!mix)
+		return;
+
+	accumulate(mix);
+	sum_peaks(mix);
+
+	for (i = 0; i < mix->count; i++)
+		mix_vad_update(mix, &mix->legs[mix->ids[i]]);
+
+	render_outputs(mix);
+
+	if (mix->cfg.topk)
+		mix_topk_update(mix);
+
+	mix->stats.ticks++;
+}

@@ -1,0 +1,85 @@
+/**
+ * @file mix_c.c  Scalar reference kernels (the specification)
+ */
+#include "mix_kernels.h"
+
+static uint64_t energy_c(const int16_t *x, size_t n, uint32_t *peak)
+{
+	*peak = 0;
+	return mix_energy_scalar(x, n, peak);
+}
+
+static uint64_t acc_c(int32_t *sum, const int16_t *x, size_t n,
+		      struct mix_ramp g, uint32_t *peak)
+{
+	size_t t;
+
+	if (mix_ramp_is(g, MIX_ONE)) {
+		for (t = 0; t < n; t++)
+			sum[t] += x[t];
+	}
+	else {
+		for (t = 0; t < n; t++)
+			sum[t] += mix_mul16(x[t], mix_ramp_gain(g, t)) >> MIX_Q;
+	}
+
+	return energy_c(x, n, peak);
+}
+
+static inline int32_t own_c(const int16_t *x, size_t t, struct mix_ramp gi,
+			    bool unity)
+{
+	if (!x)
+		return 0;
+	if (unity)
+		return x[t];
+	return mix_mul16(x[t], mix_ramp_gain(gi, t)) >> MIX_Q;
+}
+
+static uint32_t peak_c(const int32_t *sum, const int16_t *x, size_t n,
+		       struct mix_ramp gi)
+{
+	bool unity = mix_ramp_is(gi, MIX_ONE);
+	uint32_t pk = 0;
+	size_t t;
+
+	for (t = 0; t < n; t++) {
+		uint32_t a = mix_abs32(sum[t] - own_c(x, t, gi, unity));
+
+		if (a > pk)
+			pk = a;
+	}
+
+	return pk;
+}
+
+static void out_c(int16_t *out, const int32_t *sum, const int16_t *x,
+		  size_t n, struct mix_ramp gi, unsigned sh,
+		  struct mix_ramp go)
+{
+	bool unity = mix_ramp_is(gi, MIX_ONE);
+	size_t t;
+
+	for (t = 0; t < n; t++) {
+		int32_t d = (sum[t] - own_c(x, t, gi, unity)) >> sh;
+
+		out[t] = mix_sat16(mix_mul16(d, mix_ramp_gain(go, t)) >> MIX_Q);
+	}
+}
+
+static void sub_sat_c(int16_t *out, const int32_t *sum, const int16_t *x,
+		      size_t n)
+{
+	size_t t;
+
+	for (t = 0; t < n; t++)
+		out[t] = mix_sat16(sum[t] - (x ? x[t] : 0));
+}
+
+const struct mix_kernels mix_kernels_c = {
+	.acc     = acc_c,
+	.energy  = energy_c,
+	.peak    = peak_c,
+	.out     = out_c,
+	.sub_sat = sub_sat_c,
+};

@@ -1,0 +1,106 @@
+/**
+ * @file mix_priv.h  Mixer internals shared by mix.c, level.c, limiter.c
+ * and topk.c
+ */
+#ifndef MIX_PRIV_H
+#define MIX_PRIV_H
+
+#include "mix_kernels.h"
+
+enum {
+	MIX_ALIGN        = 64,
+	MIX_LEVELS       = 127,     /**< levels 0..126 have a threshold   */
+	MIX_VAD_HANG_MS  = 300,     /**< VAD hangover                     */
+	MIX_TOPK_HYST_MS = 200,     /**< newcomer must lead this long      */
+	MIX_TOPK_HOLD_MS = 1500,    /**< silent speaker kept this long     */
+	MIX_LIMIT_MARGIN = 8,       /**< LSBs of rounding headroom         */
+};
+
+#define MIX_TOPK_HYST_DB   6.0f   /**< newcomer lead over weakest, dB  */
+#define MIX_TOPK_SMOOTH    0.3f   /**< loudness smoothing per frame    */
+#define MIX_LIMIT_RELEASE_MS 60.0 /**< exponential release constant    */
+
+struct mix_leg {
+	bool used;
+	unsigned flags;          /**< requested MIX_MUTE/MIX_DEAF        */
+	int32_t gin_q, gout_q;   /**< requested gains, Q13               */
+	int32_t gi_cur, go_cur;  /**< effective gains at end of last tick */
+	int32_t gi0, gi1;        /**< this tick's contribution ramp      */
+	int32_t go0, go1;        /**< this tick's output gain ramp       */
+	float lim;               /**< limiter factor at end of last tick */
+	unsigned group;          /**< output group of the last tick      */
+	unsigned pos;            /**< index in mixer->ids                */
+
+	uint64_t energy;
+	uint32_t xpeak;
+	uint8_t level;
+	bool vad;
+	unsigned hang;           /**< hangover frames left               */
+
+	bool speaker;            /**< top-K member (decided for next tick) */
+	float loud;              /**< smoothed loudness, dB above -127 dBov */
+	unsigned challenge;      /**< frames leading the weakest speaker  */
+	unsigned quiet;          /**< frames since VAD was last on        */
+};
+
+struct mixer {
+	struct mix_cfg cfg;
+	enum mix_isa isa;
+	const struct mix_kernels *k;
+
+	size_t n;                /**< samples per frame                  */
+	size_t stride;           /**< samples between frames (64 B units) */
+	size_t blk;              /**< limiter block: 1 ms                */
+	unsigned nblk;           /**< blocks per frame                   */
+
+	int16_t *in;             /**< [capacity][stride]                 */
+	int16_t *out;            /**< [capacity + 2][stride]: legs, common,
+				      silent                              */
+	int32_t *sum;            /**< [stride]                           */
+	uint32_t *spk;           /**< [nblk] block peaks of sum          */
+	uint32_t spk_max;
+	uint32_t *pk;            /**< [nblk] scratch                     */
+	float *gp;               /**< [nblk + 1] scratch                 */
+	uint64_t *lvl_thr;       /**< [MIX_LEVELS] energy per level      */
+
+	struct mix_leg *legs;    /**< [capacity]                         */
+	unsigned *ids;           /**< used slots, [0..count)             */
+	uint32_t count;
+
+	float common_lim;        /**< limiter of the common output       */
+	float rel;               /**< release coefficient per block      */
+	float thr;               /**< limiter target peak                */
+	unsigned hang_frames, hyst_frames, hold_frames;
+
+	struct mix_stats stats;
+};
+
+static inline unsigned mix_group_common(const struct mixer *mix)
+{
+	return mix->cfg.capacity;
+}
+
+static inline unsigned mix_group_silent(const struct mixer *mix)
+{
+	return mix->cfg.capacity + 1;
+}
+
+static inline int16_t *mix_group_buf(const struct mixer *mix, unsigned g)
+{
+	return mix->out + (size_t)g * mix->stride;
+}
+
+/* level.c */
+void mix_level_init(struct mixer *mix);
+uint8_t mix_level_of(const struct mixer *mix, uint64_t energy);
+void mix_vad_update(struct mixer *mix, struct mix_leg *leg);
+
+/* limiter.c */
+bool mix_render(struct mixer *mix, int16_t *out, const int16_t *x,
+		struct mix_ramp gi, uint32_t xpeak, int32_t go0, int32_t go1,
+		float *lim);
+
+/* topk.c */
+void mix_topk_update(struct mixer *mix);
+
+#endif

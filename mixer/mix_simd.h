@@ -1,0 +1,402 @@
+/**
+ * @file mix_simd.h  SIMD kernel bodies, written once for every ISA
+ *
+ * Included by mix_sse2.c, mix_avx2.c, mix_avx512.c and mix_neon.c after
+ * they define the vector type V, VW (int32 lanes per vector), MIX_SFX
+ * (name suffix) and the primitives below, each compiled with its own
+ * -m flags. One loop body per operation keeps the variants identical:
+ *
+ *   v_ld v_st            unaligned load/store of a whole vector
+ *   v_ld_half_z          load VW int16 into the low half, zero the rest
+ *   v_widen v_widen_lo   sign-extend int16 lanes to int32, in order
+ *   v_pack v_st_half     saturating int32 -> int16, in order
+ *   v_add v_sub v_madd v_max32 v_min32 v_max16 v_min16 v_set1 v_zero
+ *   v_srai v_srli (immediate)  v_sra (run-time count)
+ *
+ * A full step handles 2*VW samples, an optional half step VW samples,
+ * the scalar tail the rest (with the same helpers as mix_c.c).
+ */
+#ifndef MIX_SFX
+#error "define the ISA primitives before including mix_simd.h"
+#endif
+
+#define MIX_CAT2(a, b) a##_##b
+#define MIX_CAT(a, b)  MIX_CAT2(a, b)
+#define FN(name)       MIX_CAT(name, MIX_SFX)
+
+/* Each energy lane gains at most 2^23 per step: flush before 2^32. */
+#define MIX_EFLUSH 256
+
+#define MIX_INLINE static inline __attribute__((always_inline))
+
+enum own_mode { OWN_NONE, OWN_UNITY, OWN_GAIN };
+
+struct vstat {
+	V e, mx, mn;
+	uint64_t e64;
+	unsigned cnt;
+};
+
+MIX_INLINE void vstat_init(struct vstat *s)
+{
+	s->e = s->mx = s->mn = v_zero();
+	s->e64 = 0;
+	s->cnt = 0;
+}
+
+static uint64_t FN(hsum_u32)(V v)
+{
+	uint32_t a[VW] __attribute__((aligned(64)));
+	uint64_t s = 0;
+	int i;
+
+	v_st(a, v);
+	for (i = 0; i < VW; i++)
+		s += a[i];
+	return s;
+}
+
+static uint32_t FN(hpeak16)(V mx, V mn)
+{
+	int16_t a[2 * VW] __attribute__((aligned(64)));
+	int16_t b[2 * VW] __attribute__((aligned(64)));
+	uint32_t pk = 0;
+	int i;
+
+	v_st(a, mx);
+	v_st(b, mn);
+	for (i = 0; i < 2 * VW; i++) {
+		if (mix_abs32(a[i]) > pk)
+			pk = mix_abs32(a[i]);
+		if (mix_abs32(b[i]) > pk)
+			pk = mix_abs32(b[i]);
+	}
+	return pk;
+}
+
+static uint32_t FN(hpeak32)(V mx, V mn)
+{
+	int32_t a[VW] __attribute__((aligned(64)));
+	int32_t b[VW] __attribute__((aligned(64)));
+	uint32_t pk = 0;
+	int i;
+
+	v_st(a, mx);
+	v_st(b, mn);
+	for (i = 0; i < VW; i++) {
+		if (mix_abs32(a[i]) > pk)
+			pk = mix_abs32(a[i]);
+		if (mix_abs32(b[i]) > pk)
+			pk = mix_abs32(b[i]);
+	}
+	return pk;
+}
+
+MIX_INLINE void vstat_step(struct vstat *s, V x)
+{
+	s->e  = v_add(s->e, v_srli(v_madd(x, x), MIX_ESHIFT));
+	s->mx = v_max16(s->mx, x);
+	s->mn = v_min16(s->mn, x);
+	if (++s->cnt == MIX_EFLUSH) {
+		s->e64 += FN(hsum_u32)(s->e);
+		s->e = v_zero();
+		s->cnt = 0;
+	}
+}
+
+MIX_INLINE uint64_t vstat_done(struct vstat *s, const int16_t *x,
+			       size_t i, size_t n, uint32_t *peak)
+{
+	uint32_t pk = FN(hpeak16)(s->mx, s->mn);
+	uint64_t e = s->e64 + FN(hsum_u32)(s->e);
+
+	e += mix_energy_scalar(x + i, n - i, &pk);
+	*peak = pk;
+	return e;
+}
+
+/* Ramp lanes: r_lo holds base + step*(t+1) for the VW samples of t. */
+struct vramp {
+	V lo, hi, inc_full, inc_half;
+};
+
+/* Lanes past the end of a short ramp may leave int32: wrap, unused. */
+static inline int32_t wrap32(int64_t v)
+{
+	return (int32_t)(uint32_t)(uint64_t)v;
+}
+
+MIX_INLINE void vramp_init(struct vramp *r, struct mix_ramp g)
+{
+	int32_t a[VW] __attribute__((aligned(64)));
+	int i;
+
+	for (i = 0; i < VW; i++)
+		a[i] = wrap32((int64_t)g.base + (int64_t)g.step * (i + 1));
+	r->lo = v_ld(a);
+	r->hi = v_add(r->lo, v_set1(wrap32((int64_t)g.step * VW)));
+	r->inc_full = v_set1(wrap32((int64_t)g.step * 2 * VW));
+	r->inc_half = v_set1(wrap32((int64_t)g.step * VW));
+}
+
+MIX_INLINE V own_gain(V xw, V rr)
+{
+	return v_srai(v_madd(xw, v_srai(rr, MIX_Q)), MIX_Q);
+}
+
+/* --- acc / energy ------------------------------------------------ */
+
+MIX_INLINE uint64_t acc_body(int32_t *sum, const int16_t *x, size_t n,
+			     struct mix_ramp g, uint32_t *peak,
+			     enum own_mode mode)
+{
+	struct vstat st;
+	struct vramp r;
+	size_t i = 0, t;
+
+	vstat_init(&st);
+	vramp_init(&r, g);
+
+	for (; i + 2 * VW <= n; i += 2 * VW) {
+		V xv = v_ld(x + i), lo, hi;
+
+		vstat_step(&st, xv);
+		if (mode == OWN_NONE)
+			continue;
+		v_widen(xv, &lo, &hi);
+		if (mode == OWN_GAIN) {
+			lo = own_gain(lo, r.lo);
+			hi = own_gain(hi, r.hi);
+			r.lo = v_add(r.lo, r.inc_full);
+			r.hi = v_add(r.hi, r.inc_full);
+		}
+		v_st(sum + i, v_add(v_ld(sum + i), lo));
+		v_st(sum + i + VW, v_add(v_ld(sum + i + VW), hi));
+	}
+	if (i + VW <= n) {
+		V xv = v_ld_half_z(x + i);
+
+		vstat_step(&st, xv);
+		if (mode != OWN_NONE) {
+			V lo = v_widen_lo(xv);
+
+			if (mode == OWN_GAIN)
+				lo = own_gain(lo, r.lo);
+			v_st(sum + i, v_add(v_ld(sum + i), lo));
+		}
+		i += VW;
+	}
+	if (mode != OWN_NONE) {
+		for (t = i; t < n; t++)
+			sum[t] += mode == OWN_UNITY ? x[t] :
+				mix_mul16(x[t], mix_ramp_gain(g, t)) >> MIX_Q;
+	}
+
+	return vstat_done(&st, x, i, n, peak);
+}
+
+static uint64_t FN(mix_acc)(int32_t *sum, const int16_t *x, size_t n,
+			    struct mix_ramp g, uint32_t *peak)
+{
+	if (mix_ramp_is(g, MIX_ONE))
+		return acc_body(sum, x, n, g, peak, OWN_UNITY);
+	return acc_body(sum, x, n, g, peak, OWN_GAIN);
+}
+
+static uint64_t FN(mix_energy)(const int16_t *x, size_t n, uint32_t *peak)
+{
+	return acc_body(NULL, x, n, mix_ramp_const(0), peak, OWN_NONE);
+}
+
+/* --- d = sum - own ----------------------------------------------- */
+
+MIX_INLINE void load_d(const int32_t *sum, const int16_t *x, size_t i,
+		       struct vramp *r, enum own_mode mode, V *dlo, V *dhi)
+{
+	*dlo = v_ld(sum + i);
+	*dhi = v_ld(sum + i + VW);
+	if (mode != OWN_NONE) {
+		V lo, hi;
+
+		v_widen(v_ld(x + i), &lo, &hi);
+		if (mode == OWN_GAIN) {
+			lo = own_gain(lo, r->lo);
+			hi = own_gain(hi, r->hi);
+			r->lo = v_add(r->lo, r->inc_full);
+			r->hi = v_add(r->hi, r->inc_full);
+		}
+		*dlo = v_sub(*dlo, lo);
+		*dhi = v_sub(*dhi, hi);
+	}
+}
+
+MIX_INLINE V load_d_half(const int32_t *sum, const int16_t *x, size_t i,
+			 struct vramp *r, enum own_mode mode)
+{
+	V d = v_ld(sum + i);
+
+	if (mode != OWN_NONE) {
+		V lo = v_widen_lo(v_ld_half_z(x + i));
+
+		if (mode == OWN_GAIN) {
+			lo = own_gain(lo, r->lo);
+			r->lo = v_add(r->lo, r->inc_half);
+		}
+		d = v_sub(d, lo);
+	}
+	return d;
+}
+
+MIX_INLINE int32_t d_scalar(const int32_t *sum, const int16_t *x, size_t t,
+			    struct mix_ramp gi, enum own_mode mode)
+{
+	if (mode == OWN_NONE)
+		return sum[t];
+	if (mode == OWN_UNITY)
+		return sum[t] - x[t];
+	return sum[t] - (mix_mul16(x[t], mix_ramp_gain(gi, t)) >> MIX_Q);
+}
+
+static inline enum own_mode own_mode_of(const int16_t *x, struct mix_ramp gi)
+{
+	if (!x)
+		return OWN_NONE;
+	return mix_ramp_is(gi, MIX_ONE) ? OWN_UNITY : OWN_GAIN;
+}
+
+/* --- peak -------------------------------------------------------- */
+
+MIX_INLINE uint32_t peak_body(const int32_t *sum, const int16_t *x, size_t n,
+			      struct mix_ramp gi, enum own_mode mode)
+{
+	V mx = v_zero(), mn = v_zero();
+	struct vramp r;
+	uint32_t pk;
+	size_t i = 0;
+
+	vramp_init(&r, gi);
+	for (; i + 2 * VW <= n; i += 2 * VW) {
+		V lo, hi;
+
+		load_d(sum, x, i, &r, mode, &lo, &hi);
+		mx = v_max32(mx, v_max32(lo, hi));
+		mn = v_min32(mn, v_min32(lo, hi));
+	}
+	if (i + VW <= n) {
+		V d = load_d_half(sum, x, i, &r, mode);
+
+		mx = v_max32(mx, d);
+		mn = v_min32(mn, d);
+		i += VW;
+	}
+	pk = FN(hpeak32)(mx, mn);
+	for (; i < n; i++) {
+		uint32_t a = mix_abs32(d_scalar(sum, x, i, gi, mode));
+
+		if (a > pk)
+			pk = a;
+	}
+	return pk;
+}
+
+static uint32_t FN(mix_peak)(const int32_t *sum, const int16_t *x, size_t n,
+			     struct mix_ramp gi)
+{
+	switch (own_mode_of(x, gi)) {
+	case OWN_NONE:  return peak_body(sum, x, n, gi, OWN_NONE);
+	case OWN_UNITY: return peak_body(sum, x, n, gi, OWN_UNITY);
+	default:        return peak_body(sum, x, n, gi, OWN_GAIN);
+	}
+}
+
+/* --- out --------------------------------------------------------- */
+
+MIX_INLINE void out_body(int16_t *out, const int32_t *sum, const int16_t *x,
+			 size_t n, struct mix_ramp gi, unsigned sh,
+			 struct mix_ramp go, enum own_mode mode)
+{
+	struct vramp r, q;
+	size_t i = 0, t;
+
+	vramp_init(&r, gi);
+	vramp_init(&q, go);
+	for (; i + 2 * VW <= n; i += 2 * VW) {
+		V lo, hi;
+
+		load_d(sum, x, i, &r, mode, &lo, &hi);
+		lo = v_srai(v_madd(v_sra(lo, sh), v_srai(q.lo, MIX_Q)), MIX_Q);
+		hi = v_srai(v_madd(v_sra(hi, sh), v_srai(q.hi, MIX_Q)), MIX_Q);
+		q.lo = v_add(q.lo, q.inc_full);
+		q.hi = v_add(q.hi, q.inc_full);
+		v_st(out + i, v_pack(lo, hi));
+	}
+	if (i + VW <= n) {
+		V d = load_d_half(sum, x, i, &r, mode);
+
+		d = v_srai(v_madd(v_sra(d, sh), v_srai(q.lo, MIX_Q)), MIX_Q);
+		v_st_half(out + i, d);
+		i += VW;
+	}
+	for (t = i; t < n; t++) {
+		int32_t d = d_scalar(sum, x, t, gi, mode) >> sh;
+
+		out[t] = mix_sat16(mix_mul16(d, mix_ramp_gain(go, t)) >> MIX_Q);
+	}
+}
+
+static void FN(mix_out)(int16_t *out, const int32_t *sum, const int16_t *x,
+			size_t n, struct mix_ramp gi, unsigned sh,
+			struct mix_ramp go)
+{
+	switch (own_mode_of(x, gi)) {
+	case OWN_NONE:
+		out_body(out, sum, x, n, gi, sh, go, OWN_NONE);
+		break;
+	case OWN_UNITY:
+		out_body(out, sum, x, n, gi, sh, go, OWN_UNITY);
+		break;
+	default:
+		out_body(out, sum, x, n, gi, sh, go, OWN_GAIN);
+		break;
+	}
+}
+
+/* --- sub_sat ----------------------------------------------------- */
+
+MIX_INLINE void sub_sat_body(int16_t *out, const int32_t *sum,
+			     const int16_t *x, size_t n, enum own_mode mode)
+{
+	struct vramp r;
+	size_t i = 0, t;
+
+	vramp_init(&r, mix_ramp_const(MIX_ONE));
+	for (; i + 2 * VW <= n; i += 2 * VW) {
+		V lo, hi;
+
+		load_d(sum, x, i, &r, mode, &lo, &hi);
+		v_st(out + i, v_pack(lo, hi));
+	}
+	if (i + VW <= n) {
+		v_st_half(out + i, load_d_half(sum, x, i, &r, mode));
+		i += VW;
+	}
+	for (t = i; t < n; t++)
+		out[t] = mix_sat16(sum[t] - (mode == OWN_NONE ? 0 : x[t]));
+}
+
+static void FN(mix_sub_sat)(int16_t *out, const int32_t *sum,
+			    const int16_t *x, size_t n)
+{
+	if (x)
+		sub_sat_body(out, sum, x, n, OWN_UNITY);
+	else
+		sub_sat_body(out, sum, x, n, OWN_NONE);
+}
+
+const struct mix_kernels MIX_CAT(mix_kernels, MIX_SFX) = {
+	.acc     = FN(mix_acc),
+	.energy  = FN(mix_energy),
+	.peak    = FN(mix_peak),
+	.out     = FN(mix_out),
+	.sub_sat = FN(mix_sub_sat),
+};

@@ -1,0 +1,303 @@
+/**
+ * @file test_mix_kernels.c  Every compiled SIMD kernel is bit-exact with
+ * the scalar reference, on random and extreme inputs and odd lengths.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "../../mixer/mix_kernels.h"
+
+#define MAXN MIX_KERNEL_MAX_N
+#define PAD  64   /* guard samples after each buffer */
+
+static const size_t lens[] = {
+	0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 47, 48, 49,
+	63, 64, 65, 80, 95, 97, 160, 479, 480, 961, 960, 1001, 2880,
+};
+
+enum pattern { P_RANDOM, P_SILENCE, P_MIN, P_MAX, P_ALTERNATE, P_SMALL,
+	       P_COUNT };
+
+static uint32_t rng = 12345;
+
+static uint32_t rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 17;
+	rng ^= rng << 5;
+	return rng;
+}
+
+static void fill16(int16_t *x, size_t n, enum pattern p)
+{
+	size_t i;
+
+	for (i = 0; i < n + PAD; i++) {
+		switch (p) {
+		case P_RANDOM:    x[i] = (int16_t)rnd(); break;
+		case P_SILENCE:   x[i] = 0; break;
+		case P_MIN:       x[i] = INT16_MIN; break;
+		case P_MAX:       x[i] = INT16_MAX; break;
+		case P_ALTERNATE: x[i] = (i & 1) ? INT16_MAX : INT16_MIN; break;
+		default:          x[i] = (int16_t)((int)(rnd() % 65) - 32); break;
+		}
+	}
+}
+
+/* Sums as the mixer sees them: up to ~2^30 in magnitude. */
+static void fill32(int32_t *s, size_t n, enum pattern p, int bits)
+{
+	size_t i;
+
+	for (i = 0; i < n + PAD; i++) {
+		int32_t m = (int32_t)(1u << bits);
+
+		switch (p) {
+		case P_SILENCE: s[i] = 0; break;
+		case P_MIN:     s[i] = -m; break;
+		case P_MAX:     s[i] = m - 1; break;
+		default:        s[i] = (int32_t)(rnd() % (2u * (uint32_t)m)) - m;
+		}
+	}
+}
+
+static struct mix_ramp ramp_of(unsigned r, size_t n)
+{
+	switch (r) {
+	case 0:  return mix_ramp_const(MIX_ONE);
+	case 1:  return mix_ramp_const(5000);
+	case 2:  return mix_ramp_const(32612);
+	case 3:  return mix_ramp_make(0, 32612, n ? n : 1);
+	case 4:  return mix_ramp_make(MIX_ONE, 0, n ? n : 1);
+	default: return mix_ramp_make(819, 20000, n ? n : 1);
+	}
+}
+
+static const struct mix_kernels *others[MIX_ISA_COUNT];
+static const char *other_names[MIX_ISA_COUNT];
+static unsigned nothers;
+
+static int setup(void **state)
+{
+	unsigned mask = mix_isa_supported();
+	int i;
+
+	nothers = 0;
+	for (i = MIX_ISA_SSE2; i < MIX_ISA_COUNT; i++) {
+		if ((mask & (1u << i)) && mix_kernels_get((enum mix_isa)i)) {
+			others[nothers] = mix_kernels_get((enum mix_isa)i);
+			other_names[nothers++] = mix_isa_name((enum mix_isa)i);
+		}
+	}
+	print_message("kernels compared with scalar: %u\n", nothers);
+	return 0;
+}
+
+static int16_t xa[MAXN + PAD] __attribute__((aligned(64)));
+static int32_t sa[MAXN + PAD] __attribute__((aligned(64)));
+static int32_t sr[MAXN + PAD] __attribute__((aligned(64)));
+static int32_t sk[MAXN + PAD] __attribute__((aligned(64)));
+static int16_t orf[MAXN + PAD] __attribute__((aligned(64)));
+static int16_t ok_[MAXN + PAD] __attribute__((aligned(64)));
+
+static void test_reference_values(void **state)
+{
+	const struct mix_kernels *c = &mix_kernels_c;
+	int16_t x[5] = { 100, -200, INT16_MIN, 3, 0 };
+	int32_t s[5] = { 1, 2, 3, 4, 5 };
+	int16_t o[5];
+	uint32_t pk;
+	uint64_t e;
+
+	e = c->acc(s, x, 5, mix_ramp_const(MIX_ONE), &pk);
+	assert_int_equal(s[0], 101);
+	assert_int_equal(s[1], -198);
+	assert_int_equal(s[2], -32765);
+	assert_int_equal(pk, 32768);
+	/* pairs: (100^2+200^2)>>8 = 195, (2^30+9)>>8 = 4194304, 0 */
+	assert_int_equal(e, 195 + 4194304);
+
+	/* Half gain: (x * 4096) >> 13, floor. */
+	memset(s, 0, sizeof(s));
+	c->acc(s, x, 5, mix_ramp_const(MIX_ONE / 2), &pk);
+	assert_int_equal(s[0], 50);
+	assert_int_equal(s[1], -100);
+	assert_int_equal(s[2], -16384);
+	assert_int_equal(s[3], 1);
+
+	s[0] = 40000; s[1] = -40000; s[2] = 7; s[3] = 0; s[4] = -7;
+	c->sub_sat(o, s, NULL, 5);
+	assert_int_equal(o[0], INT16_MAX);
+	assert_int_equal(o[1], INT16_MIN);
+	assert_int_equal(o[2], 7);
+	assert_int_equal(c->peak(s, NULL, 5, mix_ramp_const(MIX_ONE)), 40000);
+
+	/* d >> 2 then * 2.0 (Q13 16384) >> 13 */
+	c->out(o, s, NULL, 5, mix_ramp_const(MIX_ONE), 2,
+	       mix_ramp_const(2 * MIX_ONE));
+	assert_int_equal(o[0], 20000);
+	assert_int_equal(o[1], -20000);
+	assert_int_equal(o[2], 2);
+	assert_int_equal(o[4], -4);   /* -7 >> 2 = -2, times 2 */
+}
+
+static void test_ramp_endpoints(void **state)
+{
+	struct mix_ramp r = mix_ramp_make(0, MIX_ONE, 960);
+
+	assert_true(mix_ramp_gain(r, 0) < 16);
+	assert_true(mix_ramp_gain(r, 959) >= MIX_ONE - 1);
+	assert_int_equal(mix_ramp_gain(mix_ramp_at(r, 480), 0),
+			 mix_ramp_gain(r, 480));
+}
+
+static void compare_all(size_t n, enum pattern px, enum pattern ps,
+			unsigned ri, unsigned sh)
+{
+	const struct mix_kernels *c = &mix_kernels_c;
+	struct mix_ramp gi = ramp_of(ri, n);
+	struct mix_ramp go = ramp_of((ri + 3) % 6, n);
+	unsigned k;
+
+	fill16(xa, n, px);
+	fill32(sa, n, ps, ps == P_SMALL ? 14 : 20 + (int)sh);
+
+	for (k = 0; k < nothers; k++) {
+		const struct mix_kernels *v = others[k];
+		uint32_t pr, pv;
+		uint64_t er, ev;
+		int withx;
+
+		/* acc */
+		memcpy(sr, sa, sizeof(sa));
+		memcpy(sk, sa, sizeof(sa));
+		er = c->acc(sr, xa, n, gi, &pr);
+		ev = v->acc(sk, xa, n, gi, &pv);
+		if (memcmp(sr, sk, sizeof(sr)) || er != ev || pr != pv)
+			fail_msg("%s acc n=%zu px=%d ramp=%u", other_names[k],
+				 n, px, ri);
+
+		/* energy */
+		er = c->energy(xa, n, &pr);
+		ev = v->energy(xa, n, &pv);
+		if (er != ev || pr != pv)
+			fail_msg("%s energy n=%zu px=%d", other_names[k], n, px);
+
+		for (withx = 0; withx < 2; withx++) {
+			const int16_t *x = withx ? xa : NULL;
+
+			if (c->peak(sa, x, n, gi) != v->peak(sa, x, n, gi))
+				fail_msg("%s peak n=%zu x=%d ramp=%u",
+					 other_names[k], n, withx, ri);
+
+			memset(orf, 0x55, sizeof(orf));
+			memset(ok_, 0x55, sizeof(ok_));
+			c->out(orf, sa, x, n, gi, sh, go);
+			v->out(ok_, sa, x, n, gi, sh, go);
+			if (memcmp(orf, ok_, sizeof(orf)))
+				fail_msg("%s out n=%zu x=%d ramp=%u sh=%u",
+					 other_names[k], n, withx, ri, sh);
+
+			memset(orf, 0x55, sizeof(orf));
+			memset(ok_, 0x55, sizeof(ok_));
+			c->sub_sat(orf, sa, x, n);
+			v->sub_sat(ok_, sa, x, n);
+			if (memcmp(orf, ok_, sizeof(orf)))
+				fail_msg("%s sub_sat n=%zu x=%d",
+					 other_names[k], n, withx);
+			/* guard area untouched */
+			assert_int_equal(ok_[n], 0x5555);
+		}
+	}
+}
+
+static void test_bitexact_all_lengths(void **state)
+{
+	size_t li;
+	int px, ps;
+	unsigned ri, sh;
+
+	for (li = 0; li < sizeof(lens) / sizeof(lens[0]); li++)
+		for (px = 0; px < P_COUNT; px++)
+			for (ps = 0; ps < P_COUNT; ps++)
+				for (ri = 0; ri < 6; ri++)
+					for (sh = 0; sh < 8; sh += 3)
+						compare_all(lens[li], px, ps,
+							    ri, sh);
+}
+
+static void test_bitexact_random_soak(void **state)
+{
+	unsigned it;
+
+	for (it = 0; it < 3000; it++) {
+		size_t n = rnd() % (MAXN + 1);
+
+		compare_all(n, P_RANDOM, P_RANDOM, rnd() % 6, rnd() % 10);
+	}
+}
+
+/* Kernels never read or write beyond n: unaligned starting points. */
+static void test_unaligned_offsets(void **state)
+{
+	const struct mix_kernels *c = &mix_kernels_c;
+	size_t off, n = 77;
+	unsigned k;
+
+	fill16(xa, MAXN - PAD, P_RANDOM);
+	fill32(sa, MAXN - PAD, P_RANDOM, 18);
+	for (k = 0; k < nothers; k++) {
+		for (off = 1; off < 40; off += 3) {
+			struct mix_ramp g = mix_ramp_make(100, 30000, n);
+
+			memset(orf, 0, sizeof(orf));
+			memset(ok_, 0, sizeof(ok_));
+			c->out(orf + off, sa + off, xa + off, n, g, 1, g);
+			others[k]->out(ok_ + off, sa + off, xa + off, n, g, 1,
+				       g);
+			assert_memory_equal(orf, ok_, sizeof(orf));
+		}
+	}
+}
+
+static void test_isa_names(void **state)
+{
+	int i;
+
+	assert_int_equal(mix_isa_from_name("avx2"), MIX_ISA_AVX2);
+	assert_int_equal(mix_isa_from_name("bogus"), MIX_ISA_AUTO);
+	assert_int_equal(mix_isa_from_name(NULL), MIX_ISA_AUTO);
+	for (i = MIX_ISA_SCALAR; i < MIX_ISA_COUNT; i++)
+		assert_int_equal(mix_isa_from_name(
+			mix_isa_name((enum mix_isa)i)), i);
+	assert_true(mix_isa_supported() & (1u << MIX_ISA_SCALAR));
+	assert_non_null(mix_kernels_get(MIX_ISA_SCALAR));
+	assert_null(mix_kernels_get(MIX_ISA_AUTO));
+
+	setenv("CHORUS_MIX_ISA", "scalar", 1);
+	assert_int_equal(mix_isa_default(), MIX_ISA_SCALAR);
+	unsetenv("CHORUS_MIX_ISA");
+#if defined(__x86_64__)
+	if (__builtin_cpu_supports("avx2"))
+		assert_true(mix_isa_supported() & (1u << MIX_ISA_AVX2));
+	assert_int_not_equal(mix_isa_default(), MIX_ISA_SCALAR);
+#endif
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reference_values),
+		cmocka_unit_test(test_ramp_endpoints),
+		cmocka_unit_test(test_bitexact_all_lengths),
+		cmocka_unit_test(test_bitexact_random_soak),
+		cmocka_unit_test(test_unaligned_offsets),
+		cmocka_unit_test(test_isa_names),
+	};
+
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
