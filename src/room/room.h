@@ -26,7 +26,22 @@ enum leg_state {
 
 enum leg_role { LEG_PARTICIPANT = 0, LEG_MODERATOR };
 
-/** Registry of rooms by number; owned by the libre thread. */
+/**
+ * Registry of rooms by number; owned by the libre thread.
+ *
+ * me may be NULL: signalling-only mode (no media_room_add/remove,
+ * media_leg_remove), used by tests and tools that have no media engine.
+ * cfg must outlive the registry; reload it with cfg_reload_rooms() and then
+ * call registry_reload().
+ *
+ * Room lifetime: a room is set up by registry_room_get() on the first call
+ * and removed (media_room_remove) when its last leg leaves - listed
+ * (static) and auto-created rooms alike, so locks and other room state
+ * reset when a room empties. A room that got no leg within
+ * REGISTRY_IDLE_MS of being set up is removed by a timer.
+ */
+enum { REGISTRY_IDLE_MS = 30000 };
+
 int  registry_alloc(struct registry **regp, struct cfg *cfg,
 		    struct media_engine *me);
 /**
@@ -47,6 +62,8 @@ typedef void (registry_leg_h)(struct leg *leg, void *arg);
 void registry_leg_apply(struct registry *reg, registry_leg_h *h, void *arg);
 /** Called by the endpoint on media events (released, timeout, ...). */
 void registry_media_event(struct registry *reg, const struct media_event *ev);
+/** Rooms that currently exist (including ones waiting for legs to leave). */
+uint32_t registry_room_count(const struct registry *reg);
 
 const char *room_number(const struct room *room);
 uint32_t room_id(const struct room *room);
@@ -54,23 +71,37 @@ uint32_t room_leg_count(const struct room *room);
 bool room_full(const struct room *room);
 bool room_locked(const struct room *room);
 void room_set_locked(struct room *room, bool locked);
+/** The room's own copy of its settings (stays valid across reloads). */
 const struct cfg_room *room_cfg(const struct room *room);
+/** Created from the auto_create pattern rather than listed in rooms.conf. */
+bool room_auto(const struct room *room);
 /** Legs in join order. */
 struct list *room_legs(struct room *room);
 
 /**
  * Create a leg in room (counts toward max_legs at once so concurrent
  * INVITEs cannot overfill the room). The leg is the list element in
- * room_legs(). ENOSPC full, EPERM locked.
+ * room_legs(). ENOSPC full, EPERM locked, ENOENT when the room is being
+ * removed (deleted from rooms.conf, or the registry is gone).
  */
 int  leg_alloc(struct leg **legp, struct room *room, const char *remote_uri,
 	       const char *display_name);
-/** mem_deref(leg) leaves the room and releases its media. */
+/**
+ * mem_deref(leg) leaves the room and releases its media: if
+ * leg_set_media(leg, true) was called (after a successful media_leg_add),
+ * the destructor calls media_leg_remove(). Whoever removes the media
+ * itself first calls leg_set_media(leg, false).
+ */
+void leg_set_media(struct leg *leg, bool media);
+bool leg_media(const struct leg *leg);
 uint32_t leg_id(const struct leg *leg);
 struct room *leg_room(const struct leg *leg);
 enum leg_state leg_state(const struct leg *leg);
 void leg_set_state(struct leg *leg, enum leg_state st);
 const char *leg_remote_uri(const struct leg *leg);
+const char *leg_display_name(const struct leg *leg);
+/** Last MEDIA_EV_TALKING state seen by registry_media_event(). */
+bool leg_talking(const struct leg *leg);
 enum leg_role leg_role(const struct leg *leg);
 void leg_set_role(struct leg *leg, enum leg_role role);
 /** Signalling-side user data (the endpoint's call object). */

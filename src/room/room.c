@@ -1,0 +1,254 @@
+/**
+ * @file room.c  A conference room as the libre thread sees it: number,
+ * settings, legs in join order, lock. Its audio lives on a media worker.
+ */
+#include <stdint.h>
+#include <string.h>
+#include <re.h>
+
+#include "ctrl/log.h"
+#include "room/room_int.h"
+
+
+static void destructor(void *arg)
+{
+	struct room *room = arg;
+
+	tmr_cancel(&room->tmr_idle);
+	list_unlink(&room->le);
+	hash_unlink(&room->le_num);
+	hash_unlink(&room->le_id);
+
+	/* legs hold references, so there are none left here */
+}
+
+
+static void idle_timeout(void *arg)
+{
+	struct room *room = arg;
+
+	if (!list_isempty(&room->legs))
+		return;
+
+	debug("room: %s: nobody joined within %u ms, removing\n",
+	      room->cfg.number, REGISTRY_IDLE_MS);
+
+	room_detach(room);
+}
+
+
+void room_auto_cfg(struct cfg_room *rcfg, const struct cfg *cfg,
+		   const char *number)
+{
+	memset(rcfg, 0, sizeof(*rcfg));
+	str_ncpy(rcfg->number, number, sizeof(rcfg->number));
+	str_ncpy(rcfg->name, number, sizeof(rcfg->name));
+	rcfg->max_legs = cfg->auto_max_legs;
+	rcfg->srtp = cfg->srtp;
+}
+
+
+int room_alloc(struct room **roomp, struct registry *reg,
+	       const struct cfg_room *rcfg, bool is_auto)
+{
+	struct room *room;
+	int err = 0;
+
+	if (!roomp || !reg || !rcfg)
+		return EINVAL;
+
+	room = mem_zalloc(sizeof(*room), destructor);
+	if (!room)
+		return ENOMEM;
+
+	room->cfg = *rcfg;
+	room->is_auto = is_auto;
+	list_init(&room->legs);
+	tmr_init(&room->tmr_idle);
+
+	/* ids are never reused while the daemon runs; 0 means none */
+	room->id = ++reg->next_room_id;
+	if (!room->id)
+		room->id = ++reg->next_room_id;
+
+	if (reg->me) {
+		err = media_room_add(reg->me, room->id);
+		if (err) {
+			warning("room: %s: media_room_add failed: %m\n",
+				rcfg->number, err);
+			goto out;
+		}
+		room->media = true;
+	}
+
+	room->reg = reg;
+	list_append(&reg->rooms, &room->le, room);
+	hash_append(reg->rooms_num, hash_joaat_str(room->cfg.number),
+		    &room->le_num, room);
+	hash_append(reg->rooms_id, room->id, &room->le_id, room);
+
+	tmr_start(&room->tmr_idle, REGISTRY_IDLE_MS, idle_timeout, room);
+
+	info("room: %s (\"%s\", id %u, max %u%s) set up\n", room->cfg.number,
+	     room->cfg.name, room->id, room->cfg.max_legs,
+	     is_auto ? ", auto" : "");
+
+ out:
+	if (err)
+		mem_deref(room);
+	else
+		*roomp = room;
+
+	return err;
+}
+
+
+void room_detach(struct room *room)
+{
+	struct registry *reg;
+
+	if (!room || !room->reg)
+		return;
+
+	reg = room->reg;
+	room->reg = NULL;
+
+	tmr_cancel(&room->tmr_idle);
+	hash_unlink(&room->le_num);
+	hash_unlink(&room->le_id);
+	list_unlink(&room->le);
+
+	if (room->media && reg->me) {
+		int err = media_room_remove(reg->me, room->id);
+		if (err)
+			warning("room: %s: media_room_remove failed: %m\n",
+				room->cfg.number, err);
+		else
+			reg->releasing++;
+	}
+	room->media = false;
+
+	info("room: %s (id %u) removed\n", room->cfg.number, room->id);
+
+	mem_deref(room);   /* the registry's reference */
+}
+
+
+void room_leg_joined(struct room *room)
+{
+	tmr_cancel(&room->tmr_idle);
+}
+
+
+void room_leg_left(struct room *room)
+{
+	if (!list_isempty(&room->legs))
+		return;
+
+	/* every room goes when it empties: static ones come back on the
+	   next call with the settings from rooms.conf */
+	room_detach(room);
+}
+
+
+void room_update(struct room *room, const struct cfg_room *rcfg,
+		 bool is_auto)
+{
+	const struct cfg_room *o = &room->cfg;
+	const char *num = o->number;
+	uint32_t n = list_count(&room->legs);
+
+	if (room->stale)
+		info("room: %s: back in rooms.conf\n", num);
+
+	if (room->is_auto != is_auto)
+		info("room: %s: now %s\n", num,
+		     is_auto ? "auto-created" : "listed in rooms.conf");
+
+	if (o->max_legs != rcfg->max_legs) {
+		info("room: %s: max legs %u -> %u\n", num, o->max_legs,
+		     rcfg->max_legs);
+		if (n > rcfg->max_legs)
+			info("room: %s: %u legs stay although above the new "
+			     "max; new callers are refused until below\n",
+			     num, n);
+	}
+
+	if (strcmp(o->name, rcfg->name))
+		info("room: %s: name \"%s\" -> \"%s\"\n", num, o->name,
+		     rcfg->name);
+	if (strcmp(o->pin, rcfg->pin))
+		info("room: %s: pin changed (callers already in stay)\n",
+		     num);
+	if (strcmp(o->mod_pin, rcfg->mod_pin))
+		info("room: %s: moderator pin changed\n", num);
+	if (strcmp(o->moderators, rcfg->moderators))
+		info("room: %s: moderators now \"%s\"\n", num,
+		     rcfg->moderators);
+
+	room->cfg = *rcfg;
+	room->is_auto = is_auto;
+	room->stale = false;
+}
+
+
+const char *room_number(const struct room *room)
+{
+	return room ? room->cfg.number : NULL;
+}
+
+
+uint32_t room_id(const struct room *room)
+{
+	return room ? room->id : 0;
+}
+
+
+uint32_t room_leg_count(const struct room *room)
+{
+	return room ? list_count(&room->legs) : 0;
+}
+
+
+bool room_full(const struct room *room)
+{
+	if (!room)
+		return true;
+
+	return list_count(&room->legs) >= room->cfg.max_legs;
+}
+
+
+bool room_locked(const struct room *room)
+{
+	return room ? room->locked : false;
+}
+
+
+void room_set_locked(struct room *room, bool locked)
+{
+	if (!room || room->locked == locked)
+		return;
+
+	room->locked = locked;
+	info("room: %s: %s\n", room->cfg.number,
+	     locked ? "locked" : "unlocked");
+}
+
+
+const struct cfg_room *room_cfg(const struct room *room)
+{
+	return room ? &room->cfg : NULL;
+}
+
+
+bool room_auto(const struct room *room)
+{
+	return room ? room->is_auto : false;
+}
+
+
+struct list *room_legs(struct room *room)
+{
+	return room ? &room->legs : NULL;
+}

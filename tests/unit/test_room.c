@@ -1,0 +1,535 @@
+/**
+ * @file test_room.c  Room registry, rooms and legs (signalling side).
+ *
+ * Real cfg (written to a temporary directory) and a registry without a
+ * media engine (signalling-only mode).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <re.h>
+
+#include "ctrl/log.h"
+#include "cfg/cfg.h"
+#include "room/room.h"
+
+struct fixture {
+	char dir[64];
+	struct cfg *cfg;
+	struct registry *reg;
+};
+
+static const char *rooms_default =
+	"room 1000 name=\"Main room\" max=3\n"
+	"room 2000 max=2 pin=1234\n"
+	"auto_create dddd\n"
+	"auto_max_legs 2\n";
+
+
+static void write_file(const struct fixture *f, const char *name,
+		       const char *text)
+{
+	char path[256];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", f->dir, name);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	assert_true(fputs(text, fp) >= 0);
+	assert_int_equal(fclose(fp), 0);
+}
+
+
+static void reload(struct fixture *f, const char *rooms)
+{
+	write_file(f, "rooms.conf", rooms);
+	assert_int_equal(cfg_reload_rooms(f->cfg), 0);
+	assert_int_equal(registry_reload(f->reg), 0);
+}
+
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/chorus-test-room-XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+
+	/* quiet: info lines about rooms are not what we check */
+	log_set_level(LOG_LVL_ERROR);
+
+	write_file(f, "chorus.conf", "");
+	write_file(f, "rooms.conf", rooms_default);
+
+	if (cfg_load(&f->cfg, f->dir))
+		return -1;
+	if (registry_alloc(&f->reg, f->cfg, NULL))
+		return -1;
+
+	*state = f;
+	return 0;
+}
+
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char path[256];
+
+	mem_deref(f->reg);
+	mem_deref(f->cfg);
+
+	snprintf(path, sizeof(path), "%s/chorus.conf", f->dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/rooms.conf", f->dir);
+	unlink(path);
+	rmdir(f->dir);
+	free(f);
+
+	return 0;
+}
+
+
+static void test_static_room_created_on_demand_once(void **state)
+{
+	struct fixture *f = *state;
+	struct room *r1 = NULL, *r2 = NULL;
+
+	assert_null(registry_room_find(f->reg, "1000"));
+	assert_int_equal(registry_room_count(f->reg), 0);
+
+	assert_int_equal(registry_room_get(f->reg, "1000", &r1), 0);
+	assert_non_null(r1);
+	assert_string_equal(room_number(r1), "1000");
+	assert_string_equal(room_cfg(r1)->name, "Main room");
+	assert_int_equal(room_cfg(r1)->max_legs, 3);
+	assert_false(room_auto(r1));
+	assert_true(room_id(r1) != 0);
+
+	assert_int_equal(registry_room_get(f->reg, "1000", &r2), 0);
+	assert_ptr_equal(r1, r2);
+	assert_ptr_equal(registry_room_find(f->reg, "1000"), r1);
+	assert_ptr_equal(registry_room_by_id(f->reg, room_id(r1)), r1);
+	assert_int_equal(registry_room_count(f->reg), 1);
+}
+
+
+static void test_unknown_number_is_enoent(void **state)
+{
+	struct fixture *f = *state;
+	struct room *room = NULL;
+
+	/* not listed and not 4 digits */
+	assert_int_equal(registry_room_get(f->reg, "123", &room), ENOENT);
+	assert_int_equal(registry_room_get(f->reg, "12345", &room), ENOENT);
+	assert_int_equal(registry_room_get(f->reg, "12a4", &room), ENOENT);
+	assert_null(room);
+	assert_int_equal(registry_room_count(f->reg), 0);
+}
+
+
+static void test_auto_room_has_auto_settings(void **state)
+{
+	struct fixture *f = *state;
+	struct room *a = NULL, *b = NULL;
+
+	assert_int_equal(registry_room_get(f->reg, "4321", &a), 0);
+	assert_true(room_auto(a));
+	assert_int_equal(room_cfg(a)->max_legs, 2);
+	assert_string_equal(room_cfg(a)->pin, "");
+
+	assert_int_equal(registry_room_get(f->reg, "4322", &b), 0);
+	assert_true(room_id(a) != room_id(b));
+	assert_int_equal(registry_room_count(f->reg), 2);
+}
+
+
+static void test_full_room_refuses_with_enospc(void **state)
+{
+	struct fixture *f = *state;
+	struct leg *legs[3] = {NULL}, *extra = NULL;
+	struct room *room = NULL;
+
+	assert_int_equal(registry_room_get(f->reg, "1000", &room), 0);
+
+	for (int i = 0; i < 3; i++) {
+		char uri[32];
+		snprintf(uri, sizeof(uri), "sip:user%d@example.com", i);
+		assert_false(room_full(room));
+		assert_int_equal(leg_alloc(&legs[i], room, uri, NULL), 0);
+		assert_int_equal(room_leg_count(room), i + 1);
+	}
+
+	assert_true(room_full(room));
+	assert_int_equal(leg_alloc(&extra, room, "sip:late@example.com",
+				   NULL), ENOSPC);
+	assert_null(extra);
+	assert_int_equal(room_leg_count(room), 3);
+	assert_int_equal(registry_leg_count(f->reg), 3);
+
+	/* one leaves: one more gets in */
+	legs[1] = mem_deref(legs[1]);
+	assert_false(room_full(room));
+	assert_int_equal(leg_alloc(&extra, room, "sip:late@example.com",
+				   "Late"), 0);
+	assert_string_equal(leg_display_name(extra), "Late");
+
+	/* join order kept in room_legs() */
+	assert_ptr_equal(list_head(room_legs(room))->data, legs[0]);
+	assert_ptr_equal(list_tail(room_legs(room))->data, extra);
+
+	mem_deref(legs[0]);
+	mem_deref(legs[2]);
+	mem_deref(extra);
+}
+
+
+static void test_locked_room_refuses_with_eperm(void **state)
+{
+	struct fixture *f = *state;
+	struct leg *l1 = NULL, *l2 = NULL;
+	struct room *room = NULL;
+
+	assert_int_equal(registry_room_get(f->reg, "1000", &room), 0);
+	assert_int_equal(leg_alloc(&l1, room, "sip:a@example.com", NULL), 0);
+
+	room_set_locked(room, true);
+	assert_true(room_locked(room));
+	assert_int_equal(leg_alloc(&l2, room, "sip:b@example.com", NULL),
+			 EPERM);
+	assert_null(l2);
+	assert_int_equal(room_leg_count(room), 1);
+
+	room_set_locked(room, false);
+	assert_int_equal(leg_alloc(&l2, room, "sip:b@example.com", NULL), 0);
+
+	mem_deref(l1);
+	mem_deref(l2);
+}
+
+
+static void test_auto_room_removed_when_last_leg_leaves(void **state)
+{
+	struct fixture *f = *state;
+	struct leg *l1 = NULL, *l2 = NULL;
+	struct room *room = NULL, *again = NULL;
+	uint32_t id;
+
+	assert_int_equal(registry_room_get(f->reg, "5555", &room), 0);
+	id = room_id(room);
+	assert_int_equal(leg_alloc(&l1, room, "sip:a@example.com", NULL), 0);
+	assert_int_equal(leg_alloc(&l2, room, "sip:b@example.com", NULL), 0);
+
+	mem_deref(l1);
+	assert_ptr_equal(registry_room_find(f->reg, "5555"), room);
+
+	/* the room object lives while l2 holds it */
+	assert_ptr_equal(leg_room(l2), room);
+	mem_deref(l2);
+	assert_null(registry_room_find(f->reg, "5555"));
+	assert_null(registry_room_by_id(f->reg, id));
+	assert_int_equal(registry_room_count(f->reg), 0);
+	assert_int_equal(registry_leg_count(f->reg), 0);
+
+	/* dialling it again sets up a new room with a new id */
+	assert_int_equal(registry_room_get(f->reg, "5555", &again), 0);
+	assert_true(room_id(again) != id);
+}
+
+
+static void test_static_room_removed_when_empty_keeps_settings(void **state)
+{
+	struct fixture *f = *state;
+	struct room *room = NULL;
+	struct leg *leg = NULL;
+
+	assert_int_equal(registry_room_get(f->reg, "2000", &room), 0);
+	assert_int_equal(leg_alloc(&leg, room, "sip:a@example.com", NULL), 0);
+	room_set_locked(room, true);
+	mem_deref(leg);
+
+	/* documented choice: every room goes when empty; its state resets */
+	assert_null(registry_room_find(f->reg, "2000"));
+	assert_int_equal(registry_room_get(f->reg, "2000", &room), 0);
+	assert_false(room_locked(room));
+	assert_string_equal(room_cfg(room)->pin, "1234");
+	assert_int_equal(room_cfg(room)->max_legs, 2);
+}
+
+
+static void test_leg_ids_unique_and_found(void **state)
+{
+	struct fixture *f = *state;
+	struct room *a = NULL, *b = NULL;
+	struct leg *legs[4] = {NULL};
+
+	assert_int_equal(registry_room_get(f->reg, "1000", &a), 0);
+	assert_int_equal(registry_room_get(f->reg, "7777", &b), 0);
+
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(leg_alloc(&legs[i], i < 2 ? a : b,
+					   "sip:x@example.com", NULL), 0);
+		assert_true(leg_id(legs[i]) != 0);
+		for (int j = 0; j < i; j++)
+			assert_true(leg_id(legs[i]) != leg_id(legs[j]));
+	}
+
+	for (int i = 0; i < 4; i++) {
+		assert_ptr_equal(registry_leg_by_id(f->reg, leg_id(legs[i])),
+				 legs[i]);
+		assert_ptr_equal(leg_room(legs[i]), i < 2 ? a : b);
+		assert_int_equal(leg_state(legs[i]), LEG_NEW);
+		assert_int_equal(leg_role(legs[i]), LEG_PARTICIPANT);
+	}
+
+	leg_set_state(legs[0], LEG_ESTABLISHED);
+	leg_set_role(legs[0], LEG_MODERATOR);
+	leg_set_udata(legs[0], f);
+	assert_int_equal(leg_state(legs[0]), LEG_ESTABLISHED);
+	assert_int_equal(leg_role(legs[0]), LEG_MODERATOR);
+	assert_ptr_equal(leg_udata(legs[0]), f);
+	assert_string_equal(leg_remote_uri(legs[0]), "sip:x@example.com");
+
+	{
+		uint32_t gone = leg_id(legs[3]);
+		mem_deref(legs[3]);
+		assert_null(registry_leg_by_id(f->reg, gone));
+	}
+
+	for (int i = 0; i < 3; i++)
+		mem_deref(legs[i]);
+}
+
+
+static void test_reload_keeps_live_legs_and_applies_limits(void **state)
+{
+	struct fixture *f = *state;
+	struct leg *l[3] = {NULL}, *extra = NULL;
+	struct room *room = NULL, *r3 = NULL;
+
+	assert_int_equal(registry_room_get(f->reg, "1000", &room), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(leg_alloc(&l[i], room, "sip:a@example.com",
+					   NULL), 0);
+
+	/* lower max and add a PIN: nobody dropped, nobody new gets in */
+	reload(f, "room 1000 name=\"Renamed\" max=1 pin=99\n"
+		  "room 3000 max=4\nauto_create dddd\n");
+	assert_ptr_equal(registry_room_find(f->reg, "1000"), room);
+	assert_int_equal(room_leg_count(room), 3);
+	assert_int_equal(room_cfg(room)->max_legs, 1);
+	assert_string_equal(room_cfg(room)->pin, "99");
+	assert_string_equal(room_cfg(room)->name, "Renamed");
+	assert_true(room_full(room));
+	assert_int_equal(leg_alloc(&extra, room, "sip:b@example.com", NULL),
+			 ENOSPC);
+
+	/* a new static room is there at once */
+	assert_int_equal(registry_room_get(f->reg, "3000", &r3), 0);
+	assert_false(room_auto(r3));
+	assert_int_equal(room_cfg(r3)->max_legs, 4);
+
+	/* remove 1000 from the file, auto off: it lives on its legs */
+	reload(f, "room 3000 max=4\nauto_create off\n");
+	assert_ptr_equal(registry_room_find(f->reg, "1000"), room);
+	assert_int_equal(room_leg_count(room), 3);
+	assert_int_equal(registry_room_get(f->reg, "1000", &r3), ENOENT);
+	assert_int_equal(leg_alloc(&extra, room, "sip:b@example.com", NULL),
+			 ENOENT);
+
+	/* the empty room 3000 stays (listed); nothing else was set up */
+	assert_non_null(registry_room_find(f->reg, "3000"));
+
+	mem_deref(l[0]);
+	mem_deref(l[1]);
+	assert_non_null(registry_room_find(f->reg, "1000"));
+	mem_deref(l[2]);
+	assert_null(registry_room_find(f->reg, "1000"));
+}
+
+
+static void test_reload_turns_auto_room_static_and_back(void **state)
+{
+	struct fixture *f = *state;
+	struct room *room = NULL;
+	struct leg *leg = NULL;
+
+	assert_int_equal(registry_room_get(f->reg, "4444", &room), 0);
+	assert_true(room_auto(room));
+	assert_int_equal(leg_alloc(&leg, room, "sip:a@example.com", NULL), 0);
+
+	reload(f, "room 4444 name=Now max=9\nauto_create dddd\n"
+		  "auto_max_legs 2\n");
+	assert_false(room_auto(room));
+	assert_int_equal(room_cfg(room)->max_legs, 9);
+	assert_string_equal(room_cfg(room)->name, "Now");
+
+	reload(f, "auto_create dddd\nauto_max_legs 5\n");
+	assert_true(room_auto(room));
+	assert_int_equal(room_cfg(room)->max_legs, 5);
+
+	mem_deref(leg);
+}
+
+
+static void test_reload_removes_empty_unlisted_room(void **state)
+{
+	struct fixture *f = *state;
+	struct room *room = NULL;
+
+	assert_int_equal(registry_room_get(f->reg, "2000", &room), 0);
+	reload(f, "room 1000\nauto_create off\n");
+	assert_null(registry_room_find(f->reg, "2000"));
+	assert_int_equal(registry_room_count(f->reg), 0);
+}
+
+
+static void free_leg(struct leg *leg, void *arg)
+{
+	unsigned *n = arg;
+
+	(*n)++;
+	mem_deref(leg);
+}
+
+
+static void test_leg_apply_may_free_every_leg(void **state)
+{
+	struct fixture *f = *state;
+	struct room *a = NULL, *b = NULL;
+	struct leg *leg;
+	unsigned n = 0;
+
+	assert_int_equal(registry_room_get(f->reg, "1000", &a), 0);
+	assert_int_equal(registry_room_get(f->reg, "6000", &b), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(leg_alloc(&leg, a, "sip:a@x", NULL), 0);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(leg_alloc(&leg, b, "sip:b@x", NULL), 0);
+	assert_int_equal(registry_leg_count(f->reg), 5);
+
+	/* like SIGTERM: the handler ends every call, emptying the rooms */
+	registry_leg_apply(f->reg, free_leg, &n);
+	assert_int_equal(n, 5);
+	assert_int_equal(registry_leg_count(f->reg), 0);
+	assert_int_equal(registry_room_count(f->reg), 0);
+}
+
+
+static void test_media_events_update_legs(void **state)
+{
+	struct fixture *f = *state;
+	struct media_event ev;
+	struct room *room = NULL;
+	struct leg *leg = NULL;
+
+	assert_int_equal(registry_room_get(f->reg, "1000", &room), 0);
+	assert_int_equal(leg_alloc(&leg, room, "sip:a@x", NULL), 0);
+	assert_false(leg_talking(leg));
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = MEDIA_EV_TALKING;
+	ev.room_id = room_id(room);
+	ev.leg_id = leg_id(leg);
+	ev.value = 1;
+	registry_media_event(f->reg, &ev);
+	assert_true(leg_talking(leg));
+
+	ev.value = 0;
+	registry_media_event(f->reg, &ev);
+	assert_false(leg_talking(leg));
+
+	/* events for legs that are gone are ignored */
+	ev.leg_id = leg_id(leg) + 1000;
+	ev.value = 1;
+	registry_media_event(f->reg, &ev);
+	assert_false(leg_talking(leg));
+
+	mem_deref(leg);
+}
+
+
+static void test_legs_outliving_registry_are_safe(void **state)
+{
+	struct fixture *f = *state;
+	struct room *room = NULL;
+	struct leg *leg = NULL;
+
+	assert_int_equal(registry_room_get(f->reg, "1000", &room), 0);
+	assert_int_equal(leg_alloc(&leg, room, "sip:a@x", NULL), 0);
+
+	/* teardown in the wrong order must not touch freed memory */
+	f->reg = mem_deref(f->reg);
+	assert_ptr_equal(leg_room(leg), room);
+	assert_string_equal(room_number(room), "1000");
+	mem_deref(leg);
+}
+
+
+static void test_media_flag(void **state)
+{
+	struct fixture *f = *state;
+	struct room *room = NULL;
+	struct leg *leg = NULL;
+
+	assert_int_equal(registry_room_get(f->reg, "1000", &room), 0);
+	assert_int_equal(leg_alloc(&leg, room, "sip:a@x", NULL), 0);
+	assert_false(leg_media(leg));
+	leg_set_media(leg, true);
+	assert_true(leg_media(leg));
+	/* no engine: the destructor must not try to remove media */
+	mem_deref(leg);
+}
+
+
+static int group_setup(void **state)
+{
+	(void)state;
+	return libre_init();
+}
+
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	libre_close();
+	return 0;
+}
+
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_static_room_created_on_demand_once),
+		T(test_unknown_number_is_enoent),
+		T(test_auto_room_has_auto_settings),
+		T(test_full_room_refuses_with_enospc),
+		T(test_locked_room_refuses_with_eperm),
+		T(test_auto_room_removed_when_last_leg_leaves),
+		T(test_static_room_removed_when_empty_keeps_settings),
+		T(test_leg_ids_unique_and_found),
+		T(test_reload_keeps_live_legs_and_applies_limits),
+		T(test_reload_turns_auto_room_static_and_back),
+		T(test_reload_removes_empty_unlisted_room),
+		T(test_leg_apply_may_free_every_leg),
+		T(test_media_events_update_legs),
+		T(test_legs_outliving_registry_are_safe),
+		T(test_media_flag),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
