@@ -102,6 +102,7 @@ struct media_leg_stats {
 	uint32_t jb_delay_ms;
 	uint8_t  level;            /**< RFC 6464 -dBov                        */
 	bool     latched;
+	uint64_t rx_malformed;     /**< bad RTP/RTCP headers (added)         */
 };
 
 struct media_worker_stats {
@@ -127,6 +128,12 @@ void media_sock_close(struct media_sock *ms);
 
 /** Create a room on the least-loaded worker. */
 int  media_room_add(struct media_engine *me, uint32_t room_id);
+/**
+ * Same with a mixer sized for capacity legs (0 = 64). The mixer still
+ * grows (between two frames) when more legs join. (added)
+ */
+int  media_room_add2(struct media_engine *me, uint32_t room_id,
+		     uint32_t capacity);
 /** Remove a room (its legs must be gone); MEDIA_EV_ROOM_RELEASED follows. */
 int  media_room_remove(struct media_engine *me, uint32_t room_id);
 

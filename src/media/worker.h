@@ -1,0 +1,155 @@
+/**
+ * @file worker.h  Media engine internals shared by engine.c (libre
+ * thread), worker.c (worker threads) and sock.c.
+ *
+ * Ownership: struct media_engine and the libre-side maps belong to the
+ * libre thread. A struct worker is split: the command ring is produced
+ * by the libre thread and consumed by the worker, the event ring the
+ * other way round; the fields marked "worker only" are touched by the
+ * worker thread alone while it runs; published stats are atomics.
+ * Rooms (struct wroom) and legs (struct wleg) are allocated on the libre
+ * thread, handed to a worker by command and from then on touched only by
+ * that worker (or by the engine after the worker has been joined).
+ */
+#ifndef CHORUS_MEDIA_WORKER_H
+#define CHORUS_MEDIA_WORKER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "media/media.h"
+#include "media/rtp.h"
+#include "media/spsc.h"
+
+enum {
+	WORKER_CMDQ_SIZE  = 4096,   /**< commands per worker ring           */
+	WORKER_EVQ_SIZE   = 4096,   /**< events per worker ring             */
+	WORKER_RX_BATCH   = 64,     /**< datagrams per socket per tick      */
+	WORKER_RX_BUFSZ   = 2048,
+	ROOM_CAPACITY_DEFAULT = 64,
+};
+
+struct wroom;
+struct wleg;
+
+/** A control operation, queued libre -> worker (malloc'd). */
+enum wcmd_type {
+	WCMD_ROOM_ADD,         /**< room: hand over a new room            */
+	WCMD_ROOM_REMOVE,      /**< room                                  */
+	WCMD_LEG_ATTACH,       /**< leg into room (new, or moved in)      */
+	WCMD_LEG_UPDATE,       /**< leg, prm                              */
+	WCMD_LEG_REMOVE,       /**< leg: BYE, close, LEG_RELEASED         */
+	WCMD_LEG_CONTROL,      /**< leg, op, value                        */
+	WCMD_LEG_MOVE,         /**< leg to room on this worker, or
+				    room == NULL: detach and hand back    */
+	WCMD_LEG_RELEASE,      /**< leg in no room: BYE, close, released  */
+};
+
+struct wcmd {
+	struct le le;              /**< libre side only: backlog/pending   */
+	enum wcmd_type type;
+	struct wroom *room;
+	struct wleg *leg;
+	uint32_t room_id;          /**< WCMD_LEG_MOVE target (libre side)  */
+	struct media_leg_params prm;
+	enum media_leg_op op;
+	int value;
+};
+
+/** Events worker -> libre, copied through the event ring. */
+enum wev_kind {
+	WEV_PUBLIC = 0,            /**< ev goes to the media_event_h       */
+	WEV_LEG_DETACHED,          /**< leg left its worker for a move     */
+};
+
+struct wevent {
+	enum wev_kind kind;
+	struct media_event ev;
+	struct wleg *leg;
+};
+
+/* Per-leg stats published by the worker, read by the libre thread. */
+enum leg_pub_field {
+	LPUB_RX_PACKETS, LPUB_RX_BYTES, LPUB_TX_PACKETS, LPUB_TX_BYTES,
+	LPUB_RX_LOST, LPUB_RX_LATE, LPUB_RX_DUP, LPUB_RX_DROPPED_SRC,
+	LPUB_RX_DROPPED_PT, LPUB_PLC, LPUB_FEC, LPUB_JITTER, LPUB_JB_DELAY,
+	LPUB_LEVEL, LPUB_LATCHED, LPUB_RX_MALFORMED,
+	LPUB_N
+};
+
+/** A seqlock whose payload fields are atomics too (no data race). */
+struct leg_pub {
+	atomic_uint seq;
+	_Atomic uint64_t v[LPUB_N];
+};
+
+void leg_pub_write(struct leg_pub *pub, const struct media_leg_stats *st);
+bool leg_pub_read(struct leg_pub *pub, struct media_leg_stats *st);
+
+struct worker {
+	struct media_engine *me;
+	unsigned idx;
+	pthread_t thr;
+	bool started;
+	atomic_bool run;
+
+	struct spsc cmdq;          /**< struct wcmd *, libre -> worker      */
+	struct spsc evq;           /**< struct wevent, worker -> libre      */
+	atomic_bool bell;          /**< a wake-up is in the mqueue          */
+
+	/* published (any thread reads) */
+	_Atomic uint64_t pub_ticks, pub_late;
+	atomic_uint pub_load, pub_max_tick_us, pub_rooms, pub_legs;
+
+	/* libre thread only */
+	unsigned nlegs_l, nrooms_l;
+	struct list backlog;       /**< commands waiting for ring space    */
+
+	/* worker only */
+	struct wroom **rooms;
+	size_t nrooms, rooms_cap;
+	unsigned nlegs;
+	struct wevent *over;       /**< events waiting for ring space       */
+	size_t nover, over_cap;
+	uint64_t ev_dropped;
+	struct mmsghdr msgs[WORKER_RX_BATCH];
+	struct iovec iov[WORKER_RX_BATCH];
+	struct sockaddr_storage from[WORKER_RX_BATCH];
+	uint8_t (*rxbuf)[WORKER_RX_BUFSZ];
+	int16_t *tone;             /**< join/leave tone, room frame         */
+};
+
+struct media_engine {
+	struct media_cfg cfg;
+	media_event_h *eh;
+	void *arg;
+	struct mqueue *mq;
+	struct worker *workers;
+	unsigned nworkers;
+	struct hash *legs;         /**< struct leg_ent by leg id           */
+	struct hash *rooms;        /**< struct room_ent by room id         */
+	unsigned port_next;        /**< round-robin cursor (sock.c)        */
+	struct tmr tmr_backlog;
+};
+
+/* worker.c: objects built on the libre thread, run on a worker */
+int  wroom_alloc(struct wroom **roomp, const struct media_cfg *cfg,
+		 uint32_t room_id, uint32_t capacity);
+void wroom_free(struct wroom *room);
+int  wleg_alloc(struct wleg **legp, const struct media_cfg *cfg,
+		uint32_t leg_id, const struct media_sock *ms,
+		const struct media_leg_params *prm, struct leg_pub *pub);
+/** Close and free without events (shutdown or never handed over). */
+void wleg_free(struct wleg *leg);
+
+int  worker_start(struct worker *w);
+/** Stop and join the thread, then free everything it owned. */
+void worker_stop(struct worker *w);
+/** Free a command that never reached (or was left by) a worker. */
+void wcmd_discard(struct wcmd *cmd);
+
+uint64_t media_now_us(void);
+
+#endif
