@@ -10,6 +10,7 @@
    goertzel_* names that clash with librem */
 #include <stdint.h>
 #include <spandsp/telephony.h>
+#include <spandsp/bit_operations.h>
 #include <spandsp/g711.h>
 #include <spandsp/g722.h>
 #include <spandsp/plc.h>

@@ -518,6 +518,14 @@ enum jitbuf_res jitbuf_get(struct jitbuf *jb, struct jitbuf_out *out,
 			break;
 
 		jb->state = JB_PLAYING;
+		if (jb->have_play && jb->have_played_seq) {
+			/* packets lost while we ran dry: the seq gap tells */
+			const int16_t sg = (int16_t)(jb->slotv[jb->order[0]].seq
+						     - jb->played_hi);
+
+			if (sg > 1)
+				jb->st.lost += (uint64_t)(sg - 1);
+		}
 		if (!jb->have_play ||
 		    ts_diff(jb->slotv[jb->order[0]].ts, jb->play_ts) > 0)
 			jb->play_ts = jb->slotv[jb->order[0]].ts;
