@@ -406,8 +406,9 @@ static void log_diff(const struct cfg *cfg, const struct rooms_tab *t)
 	}
 
 	if (strcmp(cfg->auto_pattern, t->auto_pattern))
-		info("cfg: auto_create '%s' -> '%s'\n", cfg->auto_pattern,
-		     t->auto_pattern);
+		info("cfg: auto_create %s -> %s\n",
+		     cfg->auto_pattern[0] ? cfg->auto_pattern : "off",
+		     t->auto_pattern[0] ? t->auto_pattern : "off");
 	if (cfg->auto_max_legs != t->auto_max_legs)
 		info("cfg: auto_max_legs %u -> %u\n", cfg->auto_max_legs,
 		     t->auto_max_legs);
