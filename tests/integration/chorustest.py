@@ -1102,6 +1102,56 @@ class RtpPeer:
             else:
                 time.sleep(max(0.0, due - now))
 
+    def start_stream(self, dst, pt, law, freq, ptime=20, amp=0.25):
+        """stream() in a background thread until stop_stream(); received
+        packets keep their arrival times for received_between()."""
+        import threading
+        self._stop = False
+        self.sending = True    # cleared: keep receiving, stop sending
+
+        def run():
+            n = 8000 * ptime // 1000
+            t0 = time.monotonic()
+            k = 0
+            phase = 0
+            while not self._stop:
+                due = t0 + k * ptime / 1000.0
+                now = time.monotonic()
+                if now >= due:
+                    if self.sending:
+                        t = (np.arange(n) + phase) / 8000.0
+                        pcm = (amp * 32767 * np.sin(2 * np.pi * freq * t)).astype(np.int16)
+                        pkt = rtp_packet(pt, self.seq, self.ts, self.ssrc,
+                                         g711_encode(pcm, law), marker=(k == 0))
+                        try:
+                            self.sock.sendto(pkt, dst)
+                        except OSError:
+                            pass
+                        self.seq += 1
+                    phase += n
+                    self.ts += n
+                    k += 1
+                    continue
+                self.sock.settimeout(max(0.0005, due - now))
+                try:
+                    data, src = self.sock.recvfrom(4096)
+                    p = rtp_parse(data)
+                    if p is not None:
+                        self.received.append((time.monotonic(), src, p))
+                except (socket.timeout, OSError):
+                    pass
+
+        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+
+    def stop_stream(self):
+        self._stop = True
+        self._thread.join(5)
+
+    def received_between(self, t0, t1, pt=None):
+        return [p for t, _, p in list(self.received)
+                if t0 <= t < t1 and (pt is None or p["pt"] == pt)]
+
     def drain(self, seconds):
         end = time.monotonic() + seconds
         while time.monotonic() < end:
