@@ -27,4 +27,10 @@ typedef void (endpoint_done_h)(void *arg);
  */
 void endpoint_shutdown(struct endpoint *ep, endpoint_done_h *doneh, void *arg);
 
+/** Bound address of the first transport of type tp (tests: port 0). */
+int  endpoint_laddr(const struct endpoint *ep, enum sip_transp tp,
+		    struct sa *laddr);
+/** Dialogs currently up or being set up. */
+uint32_t endpoint_call_count(const struct endpoint *ep);
+
 #endif

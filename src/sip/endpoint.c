@@ -1,0 +1,454 @@
+/**
+ * @file endpoint.c  The SIP endpoint: transports, INVITE routing to rooms,
+ * OPTIONS, errors for what we do not handle, graceful shutdown.
+ *
+ * Listeners, in the order libre asks them: sipsess (INVITE, ACK, BYE,
+ * in-dialog INFO/REFER), then ours (OPTIONS, UPDATE, 405/501 for the
+ * rest). A wildcard listen address becomes one transport per local IPv4
+ * address, because libre 1.1 refuses to bind SIP to 0.0.0.0 and the
+ * arrival address is what goes into Contact and SDP.
+ *
+ * DSCP: libre 1.1 gives no access to the sockets of its SIP transports,
+ * so cfg.dscp_sip is not applied (media sockets get dscp_rtp).
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <re.h>
+
+#include "ctrl/log.h"
+#include "sip/call.h"
+#include "sip/endpoint.h"
+
+enum {
+	EP_HASH_SIZE      = 64,
+	EP_SHUTDOWN_MS    = 3000,   /* bound for BYE transactions          */
+	EP_SHUTDOWN_POLL  = 50,
+	EP_RETRY_AFTER    = 30,     /* s, in 503 while shutting down       */
+	EP_MIN_SE         = 90,     /* RFC 4028 default Min-SE             */
+};
+
+struct endpoint {
+	struct call_env env;
+	struct dnsc *dnsc;
+	struct sipsess_sock *sock;
+	struct sip_lsnr *lsnr;
+	unsigned ntransp;
+
+	/* shutdown */
+	bool closing;
+	struct tmr tmr_close;
+	uint64_t close_deadline;
+	endpoint_done_h *doneh;
+	void *done_arg;
+};
+
+
+static void destructor(void *arg)
+{
+	struct endpoint *ep = arg;
+	struct le *le;
+
+	tmr_cancel(&ep->tmr_close);
+
+	/* calls first: each sipsess still needs the stack */
+	le = ep->env.calls.head;
+	while (le) {
+		struct call *call = le->data;
+
+		le = le->next;
+		call_hangup(call, "server stopping");
+	}
+
+	mem_deref(ep->lsnr);
+	mem_deref(ep->sock);
+	if (ep->env.sip)
+		sip_close(ep->env.sip, true);
+	mem_deref(ep->env.sip);
+	mem_deref(ep->dnsc);
+}
+
+
+/* ---- OPTIONS and the rest --------------------------------------------- */
+
+static bool method_known(const struct pl *met)
+{
+	static const char *known[] = {
+		"REGISTER", "SUBSCRIBE", "NOTIFY", "PUBLISH", "MESSAGE",
+		"REFER", "INFO", "PRACK", "UPDATE",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(known); i++)
+		if (!pl_strcmp(met, known[i]))
+			return true;
+
+	return false;
+}
+
+
+static bool request_handler(const struct sip_msg *msg, void *arg)
+{
+	struct endpoint *ep = arg;
+	struct sip *sip = ep->env.sip;
+
+	if (!pl_strcmp(&msg->met, "OPTIONS")) {
+		(void)sip_treplyf(NULL, NULL, sip, msg, false, 200, "OK",
+				  "Allow: " CALL_ALLOW "\r\n"
+				  "Accept: application/sdp\r\n"
+				  "Supported: " CALL_SUPPORTED "\r\n"
+				  "Content-Length: 0\r\n"
+				  "\r\n");
+		return true;
+	}
+
+	if (!pl_strcmp(&msg->met, "UPDATE") && pl_isset(&msg->to.tag)) {
+		call_update_request(&ep->env, msg);
+		return true;
+	}
+
+	/* ACK for a dialog that is gone, or a stray one: nothing to say */
+	if (!pl_strcmp(&msg->met, "ACK"))
+		return true;
+
+	/* CANCEL without a transaction: libre answers 481 */
+	if (!pl_strcmp(&msg->met, "CANCEL"))
+		return false;
+
+	if (method_known(&msg->met)) {
+		call_reject(sip, msg, 405, "Method Not Allowed",
+			    "Allow: " CALL_ALLOW "\r\n",
+			    "method not supported");
+	}
+	else {
+		call_reject(sip, msg, 501, "Not Implemented",
+			    "Allow: " CALL_ALLOW "\r\n", "unknown method");
+	}
+
+	return true;
+}
+
+
+/* ---- INVITE ----------------------------------------------------------- */
+
+static void conn_handler(const struct sip_msg *msg, void *arg)
+{
+	struct endpoint *ep = arg;
+	struct room *room = NULL;
+	char number[64], hdrs[64], why[96];
+	int err;
+
+	if (ep->closing) {
+		re_snprintf(hdrs, sizeof(hdrs), "Retry-After: %u\r\n",
+			    EP_RETRY_AFTER);
+		call_reject(ep->env.sip, msg, 503, "Service Unavailable",
+			    hdrs, "shutting down");
+		return;
+	}
+
+	if (!pl_isset(&msg->uri.user) ||
+	    msg->uri.user.l >= sizeof(number)) {
+		call_reject(ep->env.sip, msg, 404, "Not Found", NULL,
+			    "no room number in the Request-URI");
+		return;
+	}
+
+	(void)pl_strcpy(&msg->uri.user, number, sizeof(number));
+
+	err = registry_room_get(ep->env.reg, number, &room);
+	if (err == ENOENT) {
+		call_reject(ep->env.sip, msg, 404, "Not Found", NULL,
+			    "no such room");
+		return;
+	}
+	else if (err) {
+		re_snprintf(why, sizeof(why), "room %s: %m", number, err);
+		call_reject(ep->env.sip, msg, 500, "Server Internal Error",
+			    NULL, why);
+		return;
+	}
+
+	if (room_locked(room)) {
+		call_reject(ep->env.sip, msg, 403, "Forbidden", NULL,
+			    "room locked");
+		return;
+	}
+
+	if (room_full(room)) {
+		call_reject(ep->env.sip, msg, 486, "Busy Here", NULL,
+			    "room full");
+		return;
+	}
+
+	(void)call_incoming(&ep->env, msg, room);
+}
+
+
+/* ---- transports --------------------------------------------------------- */
+
+static int transp_add(struct endpoint *ep, const struct sa *laddr)
+{
+	int err = 0;
+
+	if (ep->env.cfg->sip_udp) {
+		err = sip_transp_add(ep->env.sip, SIP_TRANSP_UDP, laddr);
+		if (err) {
+			warning("sip: UDP listen on %J failed (%m)\n",
+				laddr, err);
+			return err;
+		}
+		info("sip: listening on udp:%J\n", laddr);
+	}
+
+	if (ep->env.cfg->sip_tcp) {
+		err = sip_transp_add(ep->env.sip, SIP_TRANSP_TCP, laddr);
+		if (err) {
+			warning("sip: TCP listen on %J failed (%m)\n",
+				laddr, err);
+			return err;
+		}
+		info("sip: listening on tcp:%J\n", laddr);
+	}
+
+	++ep->ntransp;
+
+	return 0;
+}
+
+
+struct ifwalk {
+	struct endpoint *ep;
+	uint16_t port;
+	bool loopback;     /* this pass takes loopback addresses only */
+	int err;
+};
+
+
+static bool if_handler(const char *ifname, const struct sa *sa, void *arg)
+{
+	struct ifwalk *w = arg;
+	struct sa laddr;
+	(void)ifname;
+
+	if (sa_af(sa) != AF_INET || sa_is_linklocal(sa))
+		return false;
+	if (sa_is_loopback(sa) != w->loopback)
+		return false;
+
+	sa_cpy(&laddr, sa);
+	sa_set_port(&laddr, w->port);
+
+	/* a duplicate address (two interfaces) is not worth failing for */
+	if (sip_transp_isladdr(w->ep->env.sip, SIP_TRANSP_UDP, &laddr) ||
+	    sip_transp_isladdr(w->ep->env.sip, SIP_TRANSP_TCP, &laddr))
+		return false;
+
+	w->err = transp_add(w->ep, &laddr);
+
+	return w->err != 0;
+}
+
+
+static int listen_all(struct endpoint *ep)
+{
+	struct sa laddr;
+	int err;
+
+	err = sa_decode(&laddr, ep->env.cfg->sip_listen,
+			strlen(ep->env.cfg->sip_listen));
+	if (err) {
+		warning("sip: bad sip_listen \"%s\" (%m)\n",
+			ep->env.cfg->sip_listen, err);
+		return err;
+	}
+
+	if (!sa_is_any(&laddr))
+		return transp_add(ep, &laddr);
+
+	/* libre 1.1 sends requests (BYE) from the first transport of the
+	   address family: put a routable address before loopback */
+	for (int pass = 0; pass < 2 && !err; pass++) {
+		struct ifwalk w = {ep, sa_port(&laddr), pass == 1, 0};
+
+		err = net_if_apply(if_handler, &w);
+		if (!err)
+			err = w.err;
+	}
+
+	if (!err && !ep->ntransp)
+		err = EADDRNOTAVAIL;
+
+	return err;
+}
+
+
+static void dns_init(struct endpoint *ep)
+{
+	struct sa nsv[4];
+	uint32_t nsn = ARRAY_SIZE(nsv);
+	char domain[64] = "";
+
+	/* only for dialog targets given as host names; optional */
+	if (dns_srv_get(domain, sizeof(domain), nsv, &nsn) || !nsn)
+		return;
+
+	(void)dnsc_alloc(&ep->dnsc, NULL, nsv, nsn);
+}
+
+
+int endpoint_alloc(struct endpoint **epp, struct cfg *cfg,
+		   struct registry *reg, struct media_engine *me)
+{
+	struct endpoint *ep;
+	int err;
+
+	if (!epp || !cfg || !reg)
+		return EINVAL;
+
+	ep = mem_zalloc(sizeof(*ep), destructor);
+	if (!ep)
+		return ENOMEM;
+
+	ep->env.cfg = cfg;
+	ep->env.reg = reg;
+	ep->env.me  = me;
+	ep->env.min_se = EP_MIN_SE;
+
+	sdpneg_prefs_default(&ep->env.prefs);
+	for (unsigned i = 0; i < cfg->ncodecs && i < SDPNEG_CODECS_MAX; i++)
+		ep->env.prefs.codecs[ep->env.prefs.ncodecs++] = cfg->codecs[i];
+
+	dns_init(ep);
+
+	err = sip_alloc(&ep->env.sip, ep->dnsc, 32, 32, 32,
+			"chorus/" CHORUS_VERSION, NULL, NULL);
+	if (err) {
+		warning("sip: sip_alloc failed (%m)\n", err);
+		goto out;
+	}
+
+	err = listen_all(ep);
+	if (err)
+		goto out;
+
+	err = sipsess_listen(&ep->sock, ep->env.sip, EP_HASH_SIZE,
+			     conn_handler, ep);
+	if (err)
+		goto out;
+	ep->env.sock = ep->sock;
+
+	err = sip_listen(&ep->lsnr, ep->env.sip, true, request_handler, ep);
+	if (err)
+		goto out;
+
+	if (cfg->dscp_sip)
+		info("sip: dscp_sip %u not applied: libre 1.1 hides the SIP"
+		     " sockets\n", cfg->dscp_sip);
+
+ out:
+	if (err)
+		mem_deref(ep);
+	else
+		*epp = ep;
+
+	return err;
+}
+
+
+int endpoint_laddr(const struct endpoint *ep, enum sip_transp tp,
+		   struct sa *laddr)
+{
+	if (!ep || !laddr)
+		return EINVAL;
+
+	return sip_transp_laddr(ep->env.sip, laddr, tp, NULL);
+}
+
+
+uint32_t endpoint_call_count(const struct endpoint *ep)
+{
+	return ep ? list_count(&ep->env.calls) : 0;
+}
+
+
+/* ---- media events --------------------------------------------------------- */
+
+void endpoint_media_event(struct endpoint *ep, const struct media_event *ev)
+{
+	struct leg *leg;
+	struct call *call;
+
+	if (!ep || !ev)
+		return;
+
+	if (ev->type != MEDIA_EV_LEG_TIMEOUT) {
+		registry_media_event(ep->env.reg, ev);
+		return;
+	}
+
+	leg = registry_leg_by_id(ep->env.reg, ev->leg_id);
+	call = leg ? leg_udata(leg) : NULL;
+	if (!call) {
+		registry_media_event(ep->env.reg, ev);
+		return;
+	}
+
+	warning("sip: room %s leg %u: no RTP/RTCP for %u ms, sending BYE\n",
+		room_number(leg_room(leg)), ev->leg_id,
+		ep->env.cfg->media.rtp_timeout_ms);
+	call_hangup(call, "RTP timeout");
+}
+
+
+/* ---- shutdown ------------------------------------------------------------ */
+
+static void close_poll(void *arg)
+{
+	struct endpoint *ep = arg;
+	endpoint_done_h *doneh;
+	bool idle;
+
+	/* every sipsess holds a reference to the stack until its BYE
+	   transaction has finished: only ours left means all are done */
+	idle = list_isempty(&ep->env.calls) && mem_nrefs(ep->env.sip) == 1;
+
+	if (!idle && tmr_jiffies() < ep->close_deadline) {
+		tmr_start(&ep->tmr_close, EP_SHUTDOWN_POLL, close_poll, ep);
+		return;
+	}
+
+	info("sip: shutdown %s\n", idle ? "complete" :
+	     "timed out waiting for BYE responses");
+
+	doneh = ep->doneh;
+	ep->doneh = NULL;
+	if (doneh)
+		doneh(ep->done_arg);
+}
+
+
+void endpoint_shutdown(struct endpoint *ep, endpoint_done_h *doneh, void *arg)
+{
+	struct le *le;
+	uint32_t n;
+
+	if (!ep)
+		return;
+
+	ep->closing  = true;
+	ep->doneh    = doneh;
+	ep->done_arg = arg;
+	ep->close_deadline = tmr_jiffies() + EP_SHUTDOWN_MS;
+
+	n = list_count(&ep->env.calls);
+	info("sip: shutting down: BYE to %u call%s\n", n, n == 1 ? "" : "s");
+
+	le = ep->env.calls.head;
+	while (le) {
+		struct call *call = le->data;
+
+		le = le->next;
+		call_hangup(call, "server shutting down");
+	}
+
+	tmr_start(&ep->tmr_close, 0, close_poll, ep);
+}
