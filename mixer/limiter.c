@@ -11,7 +11,12 @@
  * The gain is linear within a block, so the attack completes in the block
  * before a peak (<= 1 ms) and every sample of a block stays under its
  * limit; between blocks the factor recovers exponentially towards 1
- * (MIX_LIMIT_RELEASE_MS). This control is scalar float and shared by all
+ * (MIX_LIMIT_RELEASE_MS). The first block of the next frame is not known
+ * yet: the last gain point also respects the last block's peak grown by
+ * the envelope's rise over the last two blocks, so a steadily rising
+ * envelope does not force a gain step at the next frame start (a true
+ * onset still does: the gain then drops at the frame's first sample
+ * rather than let a sample clip). This control is scalar float and shared by all
  * ISAs; the kernels only apply integer Q13 ramps, so outputs are
  * bit-identical across ISAs.
  *
@@ -64,6 +69,7 @@ bool mix_render(struct mixer *mix, int16_t *out, const int16_t *x,
 	uint32_t *pk = mix->pk;
 	float *gp = mix->gp;
 	bool over = false, limited = false, filled = false;
+	float growth = 1.0f;
 	unsigned b;
 
 	/* Fast decision on the frame maximum, then per block. */
@@ -98,6 +104,11 @@ bool mix_render(struct mixer *mix, int16_t *out, const int16_t *x,
 	}
 
 	/* Plan the limiter factor at each block boundary. */
+	if (nb >= 2 && pk[nb - 2] && pk[nb - 1] > pk[nb - 2]) {
+		growth = (float)pk[nb - 1] / (float)pk[nb - 2];
+		if (growth > MIX_LIMIT_GROWTH_MAX)
+			growth = MIX_LIMIT_GROWTH_MAX;
+	}
 	gp[0] = *lim;
 	for (b = 0; b <= nb; b++) {
 		float gmk = gm0 + (gm1 - gm0) * (float)b / (float)nb;
@@ -108,6 +119,15 @@ bool mix_render(struct mixer *mix, int16_t *out, const int16_t *x,
 			l = 1.0f;
 		for (j = b ? b - 1 : 0; j <= b && j < nb; j++) {
 			float need = (float)pk[j] * gmk;
+
+			if (need > thr && thr / need < l)
+				l = thr / need;
+		}
+		if (b == nb) {
+			/* The next frame's first block is unknown: extrapolate
+			 * a rising envelope so the next frame need not start
+			 * with a gain step. */
+			float need = (float)pk[nb - 1] * gmk * growth;
 
 			if (need > thr && thr / need < l)
 				l = thr / need;

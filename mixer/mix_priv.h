@@ -19,6 +19,7 @@ enum {
 #define MIX_TOPK_HYST_DB   6.0f   /**< newcomer lead over weakest, dB  */
 #define MIX_TOPK_SMOOTH    0.3f   /**< loudness smoothing per frame    */
 #define MIX_LIMIT_RELEASE_MS 60.0 /**< exponential release constant    */
+#define MIX_LIMIT_GROWTH_MAX 2.0f /**< envelope rise extrapolated, max  */
 
 struct mix_leg {
 	bool used;
