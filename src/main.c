@@ -86,12 +86,12 @@ static void media_event_handler(const struct media_event *ev, void *arg)
 {
 	(void)arg;
 
-	/* registry first: e.g. talking state is current when the endpoint
-	   tells the roster */
-	registry_media_event(app.reg, ev);
-
+	/* the endpoint passes every event on to registry_media_event();
+	   until it exists (start-up) the registry gets them directly */
 	if (app.ep)
 		endpoint_media_event(app.ep, ev);
+	else
+		registry_media_event(app.reg, ev);
 }
 
 

@@ -104,7 +104,8 @@ static const struct {
 
 static const char *log_names[] = {"error", "warning", "info", "debug"};
 
-static const uint32_t ptimes[] = {10, 20, 30, 40, 60};
+/* the engine needs a whole number of frames per second */
+static const uint32_t ptimes[] = {10, 20, 40};
 
 
 static void destructor(void *arg)
@@ -317,8 +318,8 @@ static void parse_key(struct cfg_parser *p, const struct cfg_key *k,
 				break;
 		}
 		if (i == (int)ARRAY_SIZE(ptimes))
-			cfg_perr(p, k->name, "%u ms: must be 10, 20, 30, 40 "
-				 "or 60", v);
+			cfg_perr(p, k->name, "%u ms: must be 10, 20 or 40",
+				 v);
 		else
 			store_uint(field, k->size, v);
 		break;
