@@ -13,7 +13,8 @@
  * limit; between blocks the factor recovers exponentially towards 1
  * (MIX_LIMIT_RELEASE_MS). The first block of the next frame is not known
  * yet: the last gain point also respects the last block's peak grown by
- * the envelope's rise over the last two blocks, so a steadily rising
+ * the square of the envelope's rise over the last two blocks (with
+ * margin; at most MIX_LIMIT_GROWTH_MAX), so a steadily rising
  * envelope does not force a gain step at the next frame start (a true
  * onset still does: the gain then drops at the frame's first sample
  * rather than let a sample clip). This control is scalar float and shared by all
@@ -106,6 +107,7 @@ bool mix_render(struct mixer *mix, int16_t *out, const int16_t *x,
 	/* Plan the limiter factor at each block boundary. */
 	if (nb >= 2 && pk[nb - 2] && pk[nb - 1] > pk[nb - 2]) {
 		growth = (float)pk[nb - 1] / (float)pk[nb - 2];
+		growth *= growth;
 		if (growth > MIX_LIMIT_GROWTH_MAX)
 			growth = MIX_LIMIT_GROWTH_MAX;
 	}

@@ -124,7 +124,7 @@ static void test_twenty_full_scale_talkers(void **state)
 			 * envelope at a frame start may step the gain down. */
 			if (t >= 3) {
 				assert_true(dmax < 0.03);
-				assert_true(dstart < 0.2);
+				assert_true(dstart < 0.1);
 				assert_true(gmax < 0.3);
 			}
 		}
