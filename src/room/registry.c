@@ -52,6 +52,7 @@ int registry_alloc(struct registry **regp, struct cfg *cfg,
 
 	reg->cfg = cfg;
 	reg->me = me;
+	reg->idle_ms = REGISTRY_IDLE_MS;
 	list_init(&reg->rooms);
 
 	err  = hash_alloc(&reg->rooms_num, ROOMS_HASH_SIZE);
@@ -247,6 +248,13 @@ uint32_t registry_leg_count(const struct registry *reg)
 uint32_t registry_room_count(const struct registry *reg)
 {
 	return reg ? list_count(&reg->rooms) : 0;
+}
+
+
+void registry_set_idle_timeout(struct registry *reg, uint32_t ms)
+{
+	if (reg)
+		reg->idle_ms = ms;
 }
 
 

@@ -30,8 +30,7 @@ static void idle_timeout(void *arg)
 	if (!list_isempty(&room->legs))
 		return;
 
-	debug("room: %s: nobody joined within %u ms, removing\n",
-	      room->cfg.number, REGISTRY_IDLE_MS);
+	debug("room: %s: nobody joined, removing\n", room->cfg.number);
 
 	room_detach(room);
 }
@@ -72,9 +71,10 @@ int room_alloc(struct room **roomp, struct registry *reg,
 		room->id = ++reg->next_room_id;
 
 	if (reg->me) {
-		err = media_room_add(reg->me, room->id);
+		/* size the mixer for the room's limit up front */
+		err = media_room_add2(reg->me, room->id, rcfg->max_legs);
 		if (err) {
-			warning("room: %s: media_room_add failed: %m\n",
+			warning("room: %s: media_room_add2 failed: %m\n",
 				rcfg->number, err);
 			goto out;
 		}
@@ -87,7 +87,7 @@ int room_alloc(struct room **roomp, struct registry *reg,
 		    &room->le_num, room);
 	hash_append(reg->rooms_id, room->id, &room->le_id, room);
 
-	tmr_start(&room->tmr_idle, REGISTRY_IDLE_MS, idle_timeout, room);
+	tmr_start(&room->tmr_idle, reg->idle_ms, idle_timeout, room);
 
 	info("room: %s (\"%s\", id %u, max %u%s) set up\n", room->cfg.number,
 	     room->cfg.name, room->id, room->cfg.max_legs,

@@ -64,6 +64,9 @@ void registry_leg_apply(struct registry *reg, registry_leg_h *h, void *arg);
 void registry_media_event(struct registry *reg, const struct media_event *ev);
 /** Rooms that currently exist (including ones waiting for legs to leave). */
 uint32_t registry_room_count(const struct registry *reg);
+/** How long a room nobody joined lives (default REGISTRY_IDLE_MS);
+ *  applies to rooms set up afterwards. */
+void registry_set_idle_timeout(struct registry *reg, uint32_t ms);
 
 const char *room_number(const struct room *room);
 uint32_t room_id(const struct room *room);

@@ -18,6 +18,7 @@ struct registry {
 	uint32_t next_leg_id;
 	uint32_t nlegs;
 	uint32_t releasing;         /* rooms waiting for ROOM_RELEASED      */
+	uint32_t idle_ms;           /* life of a room nobody joined         */
 };
 
 struct room {

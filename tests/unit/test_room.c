@@ -20,6 +20,9 @@
 #include "ctrl/log.h"
 #include "cfg/cfg.h"
 #include "room/room.h"
+#include "media/media.h"
+
+enum { LOOP_BOUND_MS = 3000 };
 
 struct fixture {
 	char dir[64];
@@ -494,6 +497,168 @@ static void test_media_flag(void **state)
 }
 
 
+static void loop_bound(void *arg)
+{
+	bool *expired = arg;
+
+	*expired = true;
+	re_cancel();
+}
+
+
+/* run the libre loop until re_cancel() or LOOP_BOUND_MS */
+static bool run_loop(void)
+{
+	struct tmr tmr;
+	bool expired = false;
+
+	tmr_init(&tmr);
+	tmr_start(&tmr, LOOP_BOUND_MS, loop_bound, &expired);
+	(void)re_main(NULL);
+	tmr_cancel(&tmr);
+
+	return !expired;
+}
+
+
+static void stop_loop(void *arg)
+{
+	(void)arg;
+	re_cancel();
+}
+
+
+static void test_room_nobody_joins_is_removed_by_timer(void **state)
+{
+	struct fixture *f = *state;
+	struct room *idle = NULL, *used = NULL;
+	struct leg *leg = NULL;
+	struct tmr tmr;
+
+	registry_set_idle_timeout(f->reg, 50);
+
+	/* e.g. the INVITE was rejected after the room was looked up */
+	assert_int_equal(registry_room_get(f->reg, "1000", &idle), 0);
+	assert_int_equal(registry_room_get(f->reg, "2000", &used), 0);
+	assert_int_equal(leg_alloc(&leg, used, "sip:a@x", NULL), 0);
+
+	tmr_init(&tmr);
+	tmr_start(&tmr, 200, stop_loop, NULL);
+	assert_true(run_loop());
+
+	assert_null(registry_room_find(f->reg, "1000"));
+	assert_ptr_equal(registry_room_find(f->reg, "2000"), used);
+	mem_deref(leg);
+}
+
+
+/* with a real engine (1 worker) */
+
+struct media_fixture {
+	struct registry *reg;
+	uint32_t leg_id, room_id;
+	bool leg_released, room_released;
+};
+
+
+static void media_event(const struct media_event *ev, void *arg)
+{
+	struct media_fixture *mf = arg;
+
+	if (ev->type == MEDIA_EV_LEG_RELEASED && ev->leg_id == mf->leg_id)
+		mf->leg_released = true;
+	if (ev->type == MEDIA_EV_ROOM_RELEASED && ev->room_id == mf->room_id)
+		mf->room_released = true;
+
+	registry_media_event(mf->reg, ev);
+
+	if (mf->leg_released && mf->room_released)
+		re_cancel();
+}
+
+
+static void test_leg_with_media_releases_leg_and_room(void **state)
+{
+	struct fixture *f = *state;
+	struct media_fixture mf;
+	struct media_engine *me = NULL;
+	struct media_leg_params prm;
+	struct media_cfg mcfg;
+	struct media_sock ms;
+	struct room *room = NULL;
+	struct leg *leg = NULL;
+	struct sa laddr;
+
+	memset(&mf, 0, sizeof(mf));
+	mcfg = f->cfg->media;
+	mcfg.workers = 1;
+	mcfg.rtp_timeout_ms = 0;
+	assert_int_equal(media_engine_alloc(&me, &mcfg, media_event, &mf), 0);
+	assert_int_equal(registry_alloc(&mf.reg, f->cfg, me), 0);
+
+	assert_int_equal(registry_room_get(mf.reg, "5000", &room), 0);
+	assert_int_equal(leg_alloc(&leg, room, "sip:a@127.0.0.1", NULL), 0);
+	mf.room_id = room_id(room);
+	mf.leg_id = leg_id(leg);
+
+	assert_int_equal(sa_set_str(&laddr, "127.0.0.1", 0), 0);
+	assert_int_equal(media_sock_alloc(me, &ms, &laddr, true), 0);
+
+	memset(&prm, 0, sizeof(prm));
+	codec_fmt_default(&prm.codec, CODEC_PCMU);
+	prm.telev_pt = -1;
+	assert_int_equal(sa_set_str(&prm.raddr_rtp, "127.0.0.1", 9), 0);
+	prm.raddr_rtcp = prm.raddr_rtp;
+	prm.rtcp_mux = true;
+	prm.dir = MEDIA_SENDRECV;
+	str_ncpy(prm.cname, "test", sizeof(prm.cname));
+	assert_int_equal(media_leg_add(me, mf.room_id, mf.leg_id, &ms, &prm),
+			 0);
+	leg_set_media(leg, true);
+
+	/* leaving removes the media leg, then the now empty room */
+	mem_deref(leg);
+	assert_null(registry_room_find(mf.reg, "5000"));
+	assert_true(run_loop());
+	assert_true(mf.leg_released);
+	assert_true(mf.room_released);
+
+	/* the engine no longer knows the leg */
+	assert_int_equal(media_leg_remove(me, mf.leg_id), ENOENT);
+
+	mem_deref(mf.reg);
+	mem_deref(me);
+}
+
+
+static void test_rooms_left_at_teardown_are_released(void **state)
+{
+	struct fixture *f = *state;
+	struct media_fixture mf;
+	struct media_engine *me = NULL;
+	struct media_cfg mcfg;
+	struct room *room = NULL;
+
+	memset(&mf, 0, sizeof(mf));
+	mcfg = f->cfg->media;
+	mcfg.workers = 1;
+	assert_int_equal(media_engine_alloc(&me, &mcfg, media_event, &mf), 0);
+	assert_int_equal(registry_alloc(&mf.reg, f->cfg, me), 0);
+
+	assert_int_equal(registry_room_get(mf.reg, "1000", &room), 0);
+	mf.room_id = room_id(room);
+	mf.leg_released = true;   /* no leg in this one */
+
+	/* the registry goes first (as in chorusd): it removes its rooms */
+	mf.reg = mem_deref(mf.reg);
+	assert_true(run_loop());
+	assert_true(mf.room_released);
+	assert_int_equal(media_room_remove(me, mf.room_id), ENOENT);
+
+	mem_deref(me);
+}
+
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -529,6 +694,9 @@ int main(void)
 		T(test_media_events_update_legs),
 		T(test_legs_outliving_registry_are_safe),
 		T(test_media_flag),
+		T(test_room_nobody_joins_is_removed_by_timer),
+		T(test_leg_with_media_releases_leg_and_room),
+		T(test_rooms_left_at_teardown_are_released),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
