@@ -252,3 +252,107 @@ struct list *room_legs(struct room *room)
 {
 	return room ? &room->legs : NULL;
 }
+
+
+bool room_pin_required(const struct room *room)
+{
+	return room && room->cfg.pin[0] != '\0';
+}
+
+
+/* constant time for equal lengths, so timing does not leak digits */
+static bool pin_equal(const char *pin, const char *digits)
+{
+	size_t n = strlen(pin);
+	unsigned char diff = 0;
+
+	if (!n || strlen(digits) != n)
+		return false;
+
+	for (size_t i = 0; i < n; i++)
+		diff |= (unsigned char)(pin[i] ^ digits[i]);
+
+	return diff == 0;
+}
+
+
+int room_pin_check(const struct room *room, const char *digits,
+		   enum leg_role *rolep)
+{
+	enum leg_role role;
+
+	if (!room || !digits || !rolep)
+		return EINVAL;
+
+	if (pin_equal(room->cfg.mod_pin, digits))
+		role = LEG_MODERATOR;
+	else if (!room->cfg.pin[0] || pin_equal(room->cfg.pin, digits))
+		role = LEG_PARTICIPANT;
+	else
+		return EACCES;
+
+	*rolep = role;
+
+	return 0;
+}
+
+
+/* "Name <sip:u@h;p>" or "sip:u@h;p" -> uri */
+static int uri_from_str(struct uri *uri, const char *s, struct pl *buf)
+{
+	const char *lt = strchr(s, '<');
+
+	pl_set_str(buf, s);
+	if (lt) {
+		const char *gt = strchr(lt, '>');
+		if (!gt)
+			return EINVAL;
+		buf->p = lt + 1;
+		buf->l = (size_t)(gt - lt - 1);
+	}
+
+	return uri_decode(uri, buf);
+}
+
+
+static bool mod_match(const struct uri *mod, const struct uri *who)
+{
+	if (pl_cmp(&mod->user, &who->user))
+		return false;
+	if (pl_casecmp(&mod->host, &who->host))
+		return false;
+	if (mod->port && mod->port != who->port)
+		return false;
+
+	return true;
+}
+
+
+bool room_moderator_uri(const struct room *room, const char *uri)
+{
+	char list[sizeof(room->cfg.moderators)];
+	struct uri who;
+	struct pl wpl;
+	char *s, *save = NULL;
+
+	if (!room || !uri || !room->cfg.moderators[0])
+		return false;
+
+	if (uri_from_str(&who, uri, &wpl))
+		return false;
+
+	str_ncpy(list, room->cfg.moderators, sizeof(list));
+
+	for (s = strtok_r(list, ",", &save); s; s = strtok_r(NULL, ",", &save)) {
+		struct uri mod;
+		struct pl mpl;
+
+		if (uri_from_str(&mod, s, &mpl))
+			continue;
+
+		if (mod_match(&mod, &who))
+			return true;
+	}
+
+	return false;
+}

@@ -81,6 +81,23 @@ bool room_auto(const struct room *room);
 /** Legs in join order. */
 struct list *room_legs(struct room *room);
 
+/** Callers must enter the room PIN before joining (pin= is set). */
+bool room_pin_required(const struct room *room);
+/**
+ * Check keypad digits: the moderator PIN gives LEG_MODERATOR, the PIN (or
+ * anything when the room has no PIN) LEG_PARTICIPANT; EACCES otherwise.
+ * Compared in constant time.
+ */
+int  room_pin_check(const struct room *room, const char *digits,
+		    enum leg_role *rolep);
+/**
+ * Is uri one of the room's mod= URIs? Compares user and host (host
+ * case-insensitive; port only when the configured URI has one); sip: and
+ * sips: match each other; parameters and a "Name <uri>" wrapper are
+ * ignored.
+ */
+bool room_moderator_uri(const struct room *room, const char *uri);
+
 /**
  * Create a leg in room (counts toward max_legs at once so concurrent
  * INVITEs cannot overfill the room). The leg is the list element in

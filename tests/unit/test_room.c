@@ -33,6 +33,8 @@ struct fixture {
 static const char *rooms_default =
 	"room 1000 name=\"Main room\" max=3\n"
 	"room 2000 max=2 pin=1234\n"
+	"room 3000 pin=1111 modpin=9999 mod=sip:chair@example.com "
+	"mod=sips:vice@Example.org:5061\n"
 	"auto_create dddd\n"
 	"auto_max_legs 2\n";
 
@@ -659,6 +661,48 @@ static void test_rooms_left_at_teardown_are_released(void **state)
 }
 
 
+static void test_pins_and_moderators(void **state)
+{
+	struct fixture *f = *state;
+	struct room *open = NULL, *pinned = NULL, *modded = NULL;
+	enum leg_role role = LEG_PARTICIPANT;
+
+	assert_int_equal(registry_room_get(f->reg, "1000", &open), 0);
+	assert_int_equal(registry_room_get(f->reg, "2000", &pinned), 0);
+	assert_int_equal(registry_room_get(f->reg, "3000", &modded), 0);
+
+	assert_false(room_pin_required(open));
+	assert_true(room_pin_required(pinned));
+
+	assert_int_equal(room_pin_check(open, "", &role), 0);
+	assert_int_equal(role, LEG_PARTICIPANT);
+
+	assert_int_equal(room_pin_check(pinned, "1234", &role), 0);
+	assert_int_equal(role, LEG_PARTICIPANT);
+	assert_int_equal(room_pin_check(pinned, "123", &role), EACCES);
+	assert_int_equal(room_pin_check(pinned, "12345", &role), EACCES);
+	assert_int_equal(room_pin_check(pinned, "", &role), EACCES);
+	assert_int_equal(room_pin_check(pinned, "4321", &role), EACCES);
+
+	assert_int_equal(room_pin_check(modded, "9999", &role), 0);
+	assert_int_equal(role, LEG_MODERATOR);
+	assert_int_equal(room_pin_check(modded, "1111", &role), 0);
+	assert_int_equal(role, LEG_PARTICIPANT);
+	assert_int_equal(room_pin_check(modded, "9998", &role), EACCES);
+
+	assert_true(room_moderator_uri(modded, "sip:chair@example.com"));
+	assert_true(room_moderator_uri(modded,
+				       "\"Chair\" <sip:chair@EXAMPLE.com;"
+				       "transport=tcp>"));
+	assert_true(room_moderator_uri(modded, "sip:vice@example.org:5061"));
+	assert_false(room_moderator_uri(modded, "sip:vice@example.org"));
+	assert_false(room_moderator_uri(modded, "sip:Chair@example.com"));
+	assert_false(room_moderator_uri(modded, "sip:chair@example.net"));
+	assert_false(room_moderator_uri(modded, "not a uri"));
+	assert_false(room_moderator_uri(open, "sip:chair@example.com"));
+}
+
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -694,6 +738,7 @@ int main(void)
 		T(test_media_events_update_legs),
 		T(test_legs_outliving_registry_are_safe),
 		T(test_media_flag),
+		T(test_pins_and_moderators),
 		T(test_room_nobody_joins_is_removed_by_timer),
 		T(test_leg_with_media_releases_leg_and_room),
 		T(test_rooms_left_at_teardown_are_released),
