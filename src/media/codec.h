@@ -111,4 +111,13 @@ int  txchain_set_fmt(struct txchain *tx, const struct codec_fmt *fmt);
 int  txchain_put(struct txchain *tx, const int16_t *frame, uint8_t *buf,
 		 size_t size, size_t *lenp, uint32_t *ts_incp);
 
+/**
+ * Next packet of the same frame (added): when ptime_ms is shorter than
+ * the room frame (10 ms packets, 20 ms room), one frame yields several
+ * packets. After txchain_put(), call this until *lenp == 0 and
+ * *ts_incp == 0. Harmless (returns nothing) for ptime >= room frame.
+ */
+int  txchain_pull(struct txchain *tx, uint8_t *buf, size_t size,
+		  size_t *lenp, uint32_t *ts_incp);
+
 #endif

@@ -146,23 +146,15 @@ int txchain_set_fmt(struct txchain *tx, const struct codec_fmt *fmt)
 }
 
 
-int txchain_put(struct txchain *tx, const int16_t *frame, uint8_t *buf,
-		size_t size, size_t *lenp, uint32_t *ts_incp)
+/* encode one packet from the accumulator if it holds enough */
+static int encode_one(struct txchain *tx, uint8_t *buf, size_t size,
+		      size_t *lenp, uint32_t *ts_incp)
 {
 	size_t cn;
 	int r;
 
-	if (!tx || !frame || !buf || !lenp || !ts_incp)
-		return EINVAL;
-
 	*lenp = 0;
 	*ts_incp = 0;
-
-	if (tx->nacc + tx->room_frame > tx->acc_size)
-		return EOVERFLOW;
-
-	memcpy(tx->acc + tx->nacc, frame, tx->room_frame * sizeof(*frame));
-	tx->nacc += tx->room_frame;
 
 	if (tx->nacc < tx->pkt_room)
 		return 0;
@@ -187,4 +179,36 @@ int txchain_put(struct txchain *tx, const int16_t *frame, uint8_t *buf,
 	*ts_incp = (uint32_t)((uint64_t)cn * tx->enc.clock / tx->enc.srate);
 
 	return 0;
+}
+
+
+int txchain_put(struct txchain *tx, const int16_t *frame, uint8_t *buf,
+		size_t size, size_t *lenp, uint32_t *ts_incp)
+{
+	if (!tx || !frame || !buf || !lenp || !ts_incp)
+		return EINVAL;
+
+	/* ptime below the room frame and txchain_pull() not called: drop
+	   the stale packet's worth rather than grow without bound */
+	while (tx->nacc + tx->room_frame > tx->acc_size &&
+	       tx->nacc >= tx->pkt_room) {
+		tx->nacc -= tx->pkt_room;
+		memmove(tx->acc, tx->acc + tx->pkt_room,
+			tx->nacc * sizeof(*tx->acc));
+	}
+
+	memcpy(tx->acc + tx->nacc, frame, tx->room_frame * sizeof(*frame));
+	tx->nacc += tx->room_frame;
+
+	return encode_one(tx, buf, size, lenp, ts_incp);
+}
+
+
+int txchain_pull(struct txchain *tx, uint8_t *buf, size_t size,
+		 size_t *lenp, uint32_t *ts_incp)
+{
+	if (!tx || !buf || !lenp || !ts_incp)
+		return EINVAL;
+
+	return encode_one(tx, buf, size, lenp, ts_incp);
 }
