@@ -182,10 +182,15 @@ static void room_nlegs_add(struct media_engine *me, struct room_ent *re,
 
 static void pending_flush(struct media_engine *me, struct leg_ent *le)
 {
-	struct list pend = le->pending;
+	struct list pend = LIST_INIT;
 	struct le *l;
 
-	list_init(&le->pending);
+	/* move them to a local list (libre list elements point back to
+	 * their list, so the head cannot simply be copied) */
+	while ((l = list_head(&le->pending))) {
+		list_unlink(l);
+		list_append(&pend, l, l->data);
+	}
 
 	/* resubmit in order; a pending move makes the leg travel again
 	 * and the rest queue up behind it */

@@ -1,0 +1,803 @@
+/**
+ * @file test_engine.c  The media engine end to end over real UDP sockets
+ * on 127.0.0.1, with the real codec chains and mixer: minus-one audio
+ * (by Goertzel), RTP header sequence, symmetric latching against forged
+ * sources, RFC 4733 digits, RTP timeout, RTCP BYE on removal, moves
+ * between workers, port-range allocation.
+ *
+ * Each test runs libre's main loop (the engine's events need it) with a
+ * 20 ms timer that drives the test's phases and a hard deadline.
+ */
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <re.h>
+#include <cmocka.h>
+
+#include "media/media.h"
+#include "media/rtp.h"
+
+enum {
+	NCLI = 4,                  /**< A, B, C and a forger D          */
+	TICK_MS = 20,
+	SAMPLES = 160,             /**< PCMU 20 ms                       */
+	MAXREC = 8000 * 6,         /**< received samples per stream       */
+	HARD_DEADLINE_MS = 15000,
+};
+
+/* ---- G.711 mu-law, written here independently of codec.c ------------- */
+
+static uint8_t ulaw_enc(int16_t pcm)
+{
+	static const int16_t seg_end[8] = { 0x3f, 0x7f, 0xff, 0x1ff,
+					    0x3ff, 0x7ff, 0xfff, 0x1fff };
+	int v = pcm >> 2, mask, seg;
+
+	if (v < 0) {
+		v = -v;
+		mask = 0x7f;
+	}
+	else {
+		mask = 0xff;
+	}
+	if (v > 8159)
+		v = 8159;
+	v += 0x84 >> 2;
+
+	for (seg = 0; seg < 8 && v > seg_end[seg]; seg++)
+		;
+	if (seg >= 8)
+		return (uint8_t)(0x7f ^ mask);
+
+	return (uint8_t)(((seg << 4) | ((v >> (seg + 1)) & 0xf)) ^ mask);
+}
+
+
+static int16_t ulaw_dec(uint8_t u)
+{
+	int t;
+
+	u = (uint8_t)~u;
+	t = ((u & 0x0f) << 3) + 0x84;
+	t <<= (u & 0x70) >> 4;
+
+	return (int16_t)((u & 0x80) ? (0x84 - t) : (t - 0x84));
+}
+
+
+static double goertzel(const int16_t *x, size_t n, double f, double fs)
+{
+	double k = 2 * cos(2 * M_PI * f / fs), s1 = 0, s2 = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		double s = x[i] + k * s1 - s2;
+		s2 = s1;
+		s1 = s;
+	}
+
+	return s1 * s1 + s2 * s2 - k * s1 * s2;
+}
+
+
+/* share of the signal's energy at f: ~1 for a pure tone at f */
+static double tone_share(const int16_t *x, size_t n, double f)
+{
+	double e = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		e += (double)x[i] * x[i];
+
+	if (e <= 0)
+		return 0;
+
+	return 2 * goertzel(x, n, f, 8000) / ((double)n * e);
+}
+
+
+/* ---- the test rig ----------------------------------------------------- */
+
+struct cli {
+	int fd;
+	struct sa addr;            /**< the client's own address         */
+	struct sa leg_addr;        /**< the chorus leg it talks to       */
+	double freq;               /**< 0: silent                        */
+	uint32_t phase;
+	uint32_t ssrc;
+	uint16_t seq;
+	uint32_t ts;
+
+	/* received */
+	int16_t *rec;
+	size_t nrec;
+	unsigned rtp_pkts, rtcp_pkts, byes, bad;
+	bool got_marker_first;
+	bool have_first;
+	uint32_t rx_ssrc;
+	uint16_t last_seq;
+	uint32_t last_ts;
+	unsigned seq_errors, ts_errors, pt_errors, ssrc_errors;
+};
+
+struct rig {
+	struct media_engine *me;
+	struct cli c[NCLI];
+	struct tmr tick, deadline;
+	unsigned t;                /**< ticks since start                */
+	bool timed_out;
+
+	unsigned released, room_released, load_events;
+	unsigned timeouts[NCLI];
+	char digits[16];
+	unsigned ndigits;
+	unsigned talking_on;
+	uint64_t worker_late;
+	int phase;
+	int err;
+};
+
+
+static void event_handler(const struct media_event *ev, void *arg)
+{
+	struct rig *r = arg;
+
+	switch (ev->type) {
+
+	case MEDIA_EV_LEG_RELEASED:
+		++r->released;
+		break;
+
+	case MEDIA_EV_ROOM_RELEASED:
+		++r->room_released;
+		break;
+
+	case MEDIA_EV_LEG_TIMEOUT:
+		if (ev->leg_id >= 1 && ev->leg_id <= NCLI)
+			++r->timeouts[ev->leg_id - 1];
+		break;
+
+	case MEDIA_EV_DTMF:
+		if (r->ndigits < sizeof(r->digits) - 1)
+			r->digits[r->ndigits++] = ev->digit;
+		break;
+
+	case MEDIA_EV_TALKING:
+		if (ev->value)
+			++r->talking_on;
+		break;
+
+	case MEDIA_EV_WORKER_LOAD:
+		++r->load_events;
+		r->worker_late += ev->late;
+		break;
+	}
+}
+
+
+static void cli_open(struct cli *c)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+
+	memset(c, 0, sizeof(*c));
+	c->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	assert_true(c->fd >= 0);
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(0, bind(c->fd, (struct sockaddr *)&sin, sizeof(sin)));
+	assert_int_equal(0, getsockname(c->fd, (struct sockaddr *)&sin, &len));
+	assert_int_equal(0, sa_set_sa(&c->addr, (struct sockaddr *)&sin));
+
+	c->rec = calloc(MAXREC, sizeof(*c->rec));
+	assert_non_null(c->rec);
+	c->ssrc = rand_u32();
+	c->seq = rand_u16();
+	c->ts = rand_u32();
+}
+
+
+static void cli_close(struct cli *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->rec);
+	c->fd = -1;
+	c->rec = NULL;
+}
+
+
+static void cli_send_rtp(struct cli *c, uint8_t pt, bool marker,
+			 const uint8_t *pay, size_t len, bool advance_ts)
+{
+	uint8_t buf[512];
+	struct rtph h;
+	size_t n;
+
+	memset(&h, 0, sizeof(h));
+	h.pt = pt;
+	h.marker = marker;
+	h.seq = c->seq++;
+	h.ts = c->ts;
+	h.ssrc = c->ssrc;
+	n = rtph_encode(buf, sizeof(buf), &h);
+	memcpy(buf + n, pay, len);
+
+	(void)sendto(c->fd, buf, n + len, 0, &c->leg_addr.u.sa,
+		     c->leg_addr.len);
+	if (advance_ts)
+		c->ts += SAMPLES;
+}
+
+
+static void cli_send_tone(struct cli *c)
+{
+	uint8_t pay[SAMPLES];
+	unsigned i;
+
+	for (i = 0; i < SAMPLES; i++, c->phase++) {
+		double s = 8000 * sin(2 * M_PI * c->freq * c->phase / 8000.0);
+
+		pay[i] = ulaw_enc((int16_t)s);
+	}
+
+	cli_send_rtp(c, 0, c->seq == 0, pay, sizeof(pay), true);
+}
+
+
+static void cli_recv(struct cli *c)
+{
+	uint8_t buf[2048];
+	unsigned guard;
+
+	for (guard = 0; guard < 256; guard++) {
+		struct rtph h;
+		ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+		size_t i;
+
+		if (n <= 0)
+			break;
+
+		if (rtph_is_rtcp(buf, (size_t)n)) {
+			struct rtcpx_info info;
+
+			++c->rtcp_pkts;
+			if (rtcpx_decode(&info, buf, (size_t)n))
+				++c->bad;
+			else if (info.bye)
+				++c->byes;
+			continue;
+		}
+
+		if (rtph_decode(&h, buf, (size_t)n)) {
+			++c->bad;
+			continue;
+		}
+
+		if (!c->have_first) {
+			c->have_first = true;
+			c->got_marker_first = h.marker;
+			c->rx_ssrc = h.ssrc;
+		}
+		else {
+			if (h.seq != (uint16_t)(c->last_seq + 1))
+				++c->seq_errors;
+			if (h.ts != c->last_ts + SAMPLES)
+				++c->ts_errors;
+			if (h.ssrc != c->rx_ssrc)
+				++c->ssrc_errors;
+		}
+		if (h.pt != 0 || h.pay_len != SAMPLES)
+			++c->pt_errors;
+
+		c->last_seq = h.seq;
+		c->last_ts = h.ts;
+		++c->rtp_pkts;
+
+		for (i = 0; i < h.pay_len && c->nrec < MAXREC; i++)
+			c->rec[c->nrec++] = ulaw_dec(buf[h.hdr_len + i]);
+	}
+}
+
+
+static void deadline_handler(void *arg)
+{
+	struct rig *r = arg;
+
+	r->timed_out = true;
+	re_cancel();
+}
+
+
+static int rig_init(struct rig *r, unsigned workers)
+{
+	struct media_cfg cfg;
+	unsigned i, base;
+
+	memset(r, 0, sizeof(*r));
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.workers = workers;
+	cfg.room_srate = 48000;
+	cfg.ptime_ms = 20;
+	/* a per-process range so parallel test runs do not collide */
+	base = 20000 + (unsigned)(getpid() % 1000) * 40;
+	cfg.rtp_port_min = (uint16_t)base;
+	cfg.rtp_port_max = (uint16_t)(base + 39);
+	cfg.dscp_rtp = 46;
+	cfg.rtp_timeout_ms = 1000;
+	cfg.jb_min_ms = 20;
+	cfg.jb_max_ms = 200;
+
+	for (i = 0; i < NCLI; i++)
+		cli_open(&r->c[i]);
+
+	tmr_init(&r->tick);
+	tmr_init(&r->deadline);
+	tmr_start(&r->deadline, HARD_DEADLINE_MS, deadline_handler, r);
+
+	return media_engine_alloc(&r->me, &cfg, event_handler, r);
+}
+
+
+static void rig_close(struct rig *r)
+{
+	unsigned i;
+
+	tmr_cancel(&r->tick);
+	tmr_cancel(&r->deadline);
+	r->me = mem_deref(r->me);
+
+	for (i = 0; i < NCLI; i++)
+		cli_close(&r->c[i]);
+}
+
+
+static void leg_prm(struct media_leg_params *prm, const struct cli *c,
+		    bool mux)
+{
+	memset(prm, 0, sizeof(*prm));
+	codec_fmt_default(&prm->codec, CODEC_PCMU);
+	prm->telev_pt = 101;
+	prm->telev_rate = 8000;
+	prm->raddr_rtp = c->addr;
+	prm->raddr_rtcp = c->addr;
+	if (!mux)
+		sa_set_port(&prm->raddr_rtcp, (uint16_t)(sa_port(&c->addr) + 1));
+	prm->rtcp_mux = mux;
+	prm->dir = MEDIA_SENDRECV;
+	str_ncpy(prm->cname, "chorus@test", sizeof(prm->cname));
+}
+
+
+static void add_leg(struct rig *r, uint32_t room, uint32_t id, bool mux)
+{
+	struct media_leg_params prm;
+	struct media_sock ms;
+	struct sa laddr;
+	struct cli *c = &r->c[id - 1];
+
+	assert_int_equal(0, sa_set_str(&laddr, "127.0.0.1", 0));
+	assert_int_equal(0, media_sock_alloc(r->me, &ms, &laddr, mux));
+	assert_true(ms.fd_rtp >= 0);
+	assert_true(mux ? ms.fd_rtcp < 0 : ms.fd_rtcp >= 0);
+	assert_int_equal(0, sa_port(&ms.laddr_rtp) % 2);
+
+	c->leg_addr = ms.laddr_rtp;
+	leg_prm(&prm, c, mux);
+	assert_int_equal(0, media_leg_add(r->me, room, id, &ms, &prm));
+}
+
+
+static void cli_telev(struct cli *c, uint8_t event, bool end,
+		       uint16_t dur, uint32_t ts)
+{
+	uint8_t p[4] = { event, (uint8_t)((end ? 0x80 : 0) | 10),
+			 (uint8_t)(dur >> 8), (uint8_t)dur };
+	uint32_t save = c->ts;
+
+	c->ts = ts;
+	cli_send_rtp(c, 101, false, p, sizeof(p), false);
+	c->ts = save;
+}
+
+
+/* ---- test 1: a room with three legs ---------------------------------- */
+
+enum {
+	T1_AUDIO_END = 150,        /**< 3 s of tones from A and B        */
+	T1_DTMF_AT = 60,
+	T1_FORGE_AT = 80,
+	T1_REMOVE_AT = 175,
+};
+
+static uint32_t dtmf_ts;
+
+
+static void t1_tick(void *arg)
+{
+	struct rig *r = arg;
+	unsigned i;
+
+	tmr_start(&r->tick, TICK_MS, t1_tick, r);
+	++r->t;
+
+	if (r->t < T1_AUDIO_END) {
+		cli_send_tone(&r->c[0]);
+		cli_send_tone(&r->c[1]);
+	}
+
+	/* '7' from B: start, two updates, three end packets */
+	if (r->t == T1_DTMF_AT)
+		dtmf_ts = r->c[1].ts;
+	if (r->t >= T1_DTMF_AT && r->t < T1_DTMF_AT + 3)
+		cli_telev(&r->c[1], 7, false,
+			   (uint16_t)((r->t - T1_DTMF_AT + 1) * SAMPLES),
+			   dtmf_ts);
+	if (r->t == T1_DTMF_AT + 3) {
+		cli_telev(&r->c[1], 7, true, 4 * SAMPLES, dtmf_ts);
+		cli_telev(&r->c[1], 7, true, 4 * SAMPLES, dtmf_ts);
+		cli_telev(&r->c[1], 7, true, 4 * SAMPLES, dtmf_ts);
+	}
+
+	/* D forges RTP towards A's port after A has latched: 5 packets */
+	if (r->t >= T1_FORGE_AT && r->t < T1_FORGE_AT + 5) {
+		struct cli *d = &r->c[3];
+		uint8_t pay[SAMPLES];
+
+		memset(pay, 0xff, sizeof(pay));
+		d->leg_addr = r->c[0].leg_addr;
+		cli_send_rtp(d, 0, false, pay, sizeof(pay), true);
+	}
+
+	for (i = 0; i < NCLI; i++)
+		cli_recv(&r->c[i]);
+
+	if (r->t == T1_REMOVE_AT) {
+		struct media_leg_stats st;
+
+		/* the stats snapshot is at most a second old */
+		assert_int_equal(0, media_leg_stats(r->me, 1, &st));
+		assert_true(st.latched);
+		assert_int_equal(5, st.rx_dropped_src);
+		assert_true(st.rx_packets > 100);
+		assert_true(st.tx_packets > 100);
+		assert_int_equal(0, st.rx_dropped_pt);
+		assert_int_equal(0, st.rx_malformed);
+
+		assert_int_equal(0, media_leg_stats(r->me, 3, &st));
+		assert_false(st.latched);
+		assert_int_equal(0, st.rx_packets);
+		assert_true(st.tx_packets > 100);
+
+		assert_int_equal(ENOENT, media_leg_stats(r->me, 99, &st));
+
+		/* a room with legs cannot go */
+		assert_int_equal(EBUSY, media_room_remove(r->me, 1));
+
+		for (i = 1; i <= 3; i++)
+			assert_int_equal(0, media_leg_remove(r->me, i));
+		assert_int_equal(ENOENT, media_leg_remove(r->me, 1));
+		r->phase = 1;
+	}
+
+	if (r->phase == 1 && r->released == 3) {
+		assert_int_equal(0, media_room_remove(r->me, 1));
+		r->phase = 2;
+	}
+
+	if (r->phase == 2 && r->room_released == 1) {
+		/* let the last packets (BYE) arrive */
+		r->phase = 3;
+		r->t = 10000;
+	}
+
+	if (r->phase == 3 && r->t > 10005)
+		re_cancel();
+}
+
+
+static void check_minus_one(const struct cli *c, double own, double other,
+			    const char *who)
+{
+	/* skip the first second: jitter buffer fill, mixer ramps */
+	const size_t skip = 8000;
+	const size_t n = c->nrec > skip + 8000 ? 8000 : 0;
+	double s_own, s_other;
+
+	assert_true(n > 0);
+	s_own = tone_share(c->rec + skip, n, own);
+	s_other = tone_share(c->rec + skip, n, other);
+
+	print_message("%s: %.0f Hz share %.4f, %.0f Hz share %.4f\n", who,
+		      own, s_own, other, s_other);
+
+	assert_true(s_other > 0.5);
+	assert_true(s_own < 0.01);
+}
+
+
+static void test_engine_room_of_three_minus_one(void **state)
+{
+	struct rig r;
+	double a, b;
+	(void)state;
+
+	assert_int_equal(0, rig_init(&r, 1));
+	assert_int_equal(1, media_engine_workers(r.me));
+
+	r.c[0].freq = 440;
+	r.c[1].freq = 1000;
+
+	assert_int_equal(0, media_room_add(r.me, 1));
+	assert_int_equal(EALREADY, media_room_add(r.me, 1));
+	add_leg(&r, 1, 1, true);
+	add_leg(&r, 1, 2, true);
+	add_leg(&r, 1, 3, false);
+
+	tmr_start(&r.tick, TICK_MS, t1_tick, &r);
+	assert_int_equal(0, re_main(NULL));
+
+	assert_false(r.timed_out);
+	assert_int_equal(3, r.released);
+	assert_int_equal(1, r.room_released);
+
+	/* A hears B, not itself; B the other way round */
+	check_minus_one(&r.c[0], 440, 1000, "A");
+	check_minus_one(&r.c[1], 1000, 440, "B");
+
+	/* C hears both */
+	a = tone_share(r.c[2].rec + 8000, 8000, 440);
+	b = tone_share(r.c[2].rec + 8000, 8000, 1000);
+	print_message("C: 440 Hz share %.4f, 1000 Hz share %.4f\n", a, b);
+	assert_true(a > 0.2);
+	assert_true(b > 0.2);
+
+	/* the RTP we send: PCMU, continuous seq/ts, marker first */
+	assert_true(r.c[0].rtp_pkts > 150);
+	assert_true(r.c[0].got_marker_first);
+	assert_int_equal(0, r.c[0].seq_errors);
+	assert_int_equal(0, r.c[0].ts_errors);
+	assert_int_equal(0, r.c[0].ssrc_errors);
+	assert_int_equal(0, r.c[0].pt_errors);
+	assert_int_equal(0, r.c[0].bad);
+
+	/* the digit once, never in the audio */
+	assert_int_equal(1, r.ndigits);
+	assert_int_equal('7', r.digits[0]);
+
+	/* C never sent: timeout once; A and B were alive until removal */
+	assert_int_equal(0, r.timeouts[0]);
+	assert_int_equal(0, r.timeouts[1]);
+	assert_int_equal(1, r.timeouts[2]);
+
+	/* RTCP BYE on removal: A (mux) on its RTP socket */
+	assert_true(r.c[0].byes >= 1);
+	assert_true(r.c[1].byes >= 1);
+
+	/* the forger got nothing back */
+	assert_int_equal(0, r.c[3].rtp_pkts);
+
+	assert_true(r.talking_on >= 2);
+	assert_true(r.load_events >= 2);
+
+	{
+		struct media_worker_stats ws;
+
+		assert_int_equal(0, media_worker_stats(r.me, 0, &ws));
+		assert_true(ws.ticks > 150);
+		assert_int_equal(0, ws.rooms);
+		assert_int_equal(0, ws.legs);
+		assert_true(ws.load_permille < 1000);
+		print_message("worker: ticks %llu late %llu load %u max %u us\n",
+			      (unsigned long long)ws.ticks,
+			      (unsigned long long)ws.late_ticks,
+			      ws.load_permille, ws.max_tick_us);
+		assert_int_equal(EINVAL, media_worker_stats(r.me, 1, &ws));
+	}
+
+	rig_close(&r);
+}
+
+
+/* ---- test 2: a move between workers ---------------------------------- */
+
+enum { T2_MOVE_AT = 50, T2_END = 150 };
+
+
+static void t2_tick(void *arg)
+{
+	struct rig *r = arg;
+	unsigned i;
+
+	tmr_start(&r->tick, TICK_MS, t2_tick, r);
+	++r->t;
+
+	if (r->t < T2_END) {
+		cli_send_tone(&r->c[0]);
+		cli_send_tone(&r->c[1]);
+	}
+
+	for (i = 0; i < NCLI; i++)
+		cli_recv(&r->c[i]);
+
+	if (r->t == T2_MOVE_AT) {
+		/* C has been alone in room 20 and heard silence so far */
+		assert_int_equal(0, media_leg_move(r->me, 1, 20));
+		assert_int_equal(ENOENT, media_leg_move(r->me, 1, 77));
+		/* a command while the leg travels follows it */
+		assert_int_equal(0, media_leg_control(r->me, 1,
+						      MEDIA_OP_GAIN_IN, 0));
+		r->c[2].nrec = 0;
+		r->c[1].nrec = 0;
+	}
+
+	if (r->t == T2_END) {
+		for (i = 1; i <= 3; i++)
+			assert_int_equal(0, media_leg_remove(r->me, i));
+		r->phase = 1;
+	}
+
+	if (r->phase == 1 && r->released == 3) {
+		assert_int_equal(0, media_room_remove(r->me, 10));
+		assert_int_equal(0, media_room_remove(r->me, 20));
+		r->phase = 2;
+	}
+
+	if (r->phase == 2 && r->room_released == 2)
+		re_cancel();
+}
+
+
+static void test_engine_move_between_workers(void **state)
+{
+	struct media_worker_stats ws;
+	struct rig r;
+	double s440, s1000;
+	(void)state;
+
+	assert_int_equal(0, rig_init(&r, 2));
+	r.c[0].freq = 440;
+	r.c[1].freq = 1000;
+
+	/* least loaded: the second room goes to the other worker */
+	assert_int_equal(0, media_room_add(r.me, 10));
+	add_leg(&r, 10, 1, true);   /* A */
+	add_leg(&r, 10, 2, true);   /* B */
+	assert_int_equal(0, media_room_add(r.me, 20));
+	add_leg(&r, 20, 3, true);   /* C */
+
+	tmr_start(&r.tick, TICK_MS, t2_tick, &r);
+	assert_int_equal(0, re_main(NULL));
+	assert_false(r.timed_out);
+	assert_int_equal(3, r.released);
+	assert_int_equal(2, r.room_released);
+
+	/* after the move C hears A, and B (left alone) hears silence */
+	assert_true(r.c[2].nrec > 8000 + 4000);
+	s440 = tone_share(r.c[2].rec + 4000, 8000, 440);
+	s1000 = tone_share(r.c[2].rec + 4000, 8000, 1000);
+	print_message("C after move: 440 %.4f 1000 %.4f\n", s440, s1000);
+	assert_true(s440 > 0.5);
+	assert_true(s1000 < 0.01);
+
+	{
+		double e = 0;
+		size_t i;
+
+		for (i = 4000; i < r.c[1].nrec; i++)
+			e += (double)r.c[1].rec[i] * r.c[1].rec[i];
+		print_message("B alone: energy per sample %.1f\n",
+			      e / (double)(r.c[1].nrec - 4000));
+		assert_true(e / (double)(r.c[1].nrec - 4000) < 100.0);
+	}
+
+	/* both workers ran a room */
+	assert_int_equal(0, media_worker_stats(r.me, 0, &ws));
+	assert_true(ws.ticks > 100);
+	assert_int_equal(0, media_worker_stats(r.me, 1, &ws));
+	assert_true(ws.ticks > 100);
+
+	rig_close(&r);
+}
+
+
+/* ---- test 3: port range ---------------------------------------------- */
+
+static void test_engine_port_range_round_robin_and_exhaustion(void **state)
+{
+	struct media_engine *me;
+	struct media_cfg cfg;
+	struct media_sock s1, s2, s3, s4;
+	struct sa laddr;
+	unsigned base = 21000 + (unsigned)(getpid() % 1000) * 40;
+	(void)state;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.workers = 1;
+	cfg.rtp_port_min = (uint16_t)(base + 1);   /* odd: rounded up */
+	cfg.rtp_port_max = (uint16_t)(base + 5);
+	assert_int_equal(0, media_engine_alloc(&me, &cfg, NULL, NULL));
+	assert_int_equal(0, sa_set_str(&laddr, "127.0.0.1", 0));
+
+	assert_int_equal(0, media_sock_alloc(me, &s1, &laddr, false));
+	assert_int_equal(base + 2, sa_port(&s1.laddr_rtp));
+	assert_int_equal(base + 3, sa_port(&s1.laddr_rtcp));
+
+	assert_int_equal(0, media_sock_alloc(me, &s2, &laddr, false));
+	assert_int_equal(base + 4, sa_port(&s2.laddr_rtp));
+
+	/* no pair left (base+6 is out of range), not even for rtcp-mux:
+	 * every even port is taken */
+	assert_int_equal(EADDRINUSE, media_sock_alloc(me, &s3, &laddr, false));
+	assert_int_equal(EADDRINUSE, media_sock_alloc(me, &s3, &laddr, true));
+
+	/* round robin: the search goes on from the cursor, wrapping */
+	media_sock_close(&s1);
+	assert_int_equal(-1, s1.fd_rtp);
+	assert_int_equal(0, media_sock_alloc(me, &s3, &laddr, true));
+	assert_int_equal(base + 2, sa_port(&s3.laddr_rtp));
+	assert_int_equal(-1, s3.fd_rtcp);
+	media_sock_close(&s2);
+	assert_int_equal(0, media_sock_alloc(me, &s4, &laddr, true));
+	assert_int_equal(base + 4, sa_port(&s4.laddr_rtp));
+
+	media_sock_close(&s3);
+	media_sock_close(&s4);
+
+	/* unknown room / bad sockets: the sockets are closed anyway */
+	assert_int_equal(0, media_sock_alloc(me, &s1, &laddr, true));
+	{
+		struct media_leg_params prm;
+		struct cli c;
+
+		cli_open(&c);
+		leg_prm(&prm, &c, true);
+		assert_int_equal(ENOENT, media_leg_add(me, 5, 1, &s1, &prm));
+		/* the port is free again */
+		assert_int_equal(0, media_sock_alloc(me, &s2, &laddr, true));
+		media_sock_close(&s2);
+		cli_close(&c);
+	}
+
+	mem_deref(me);
+}
+
+
+static int group_setup(void **state)
+{
+	(void)state;
+	return libre_init();
+}
+
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	libre_close();
+	return 0;
+}
+
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_engine_port_range_round_robin_and_exhaustion),
+		cmocka_unit_test(test_engine_room_of_three_minus_one),
+		cmocka_unit_test(test_engine_move_between_workers),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
