@@ -696,16 +696,6 @@ int call_incoming(struct call_env *env, const struct sip_msg *msg,
 		goto fail500;
 	}
 
-	err = sipsess_accept(&call->sess, env->sock, msg, 100, "Trying",
-			     call->number, "application/sdp", NULL,
-			     NULL, NULL, false,
-			     offer_handler, answer_handler, estab_handler,
-			     NULL, NULL, close_handler, call, "");
-	if (err) {
-		why = "sipsess_accept";
-		goto fail500;
-	}
-
 	buf[0] = '\0';
 	if (se) {
 		call->se = se;
@@ -725,15 +715,22 @@ int call_incoming(struct call_env *env, const struct sip_msg *msg,
 			    peer_timer ? "Require: timer\r\n" : "");
 	}
 
-	err = sipsess_answer(call->sess, 200, "OK", desc,
+	/* 100 Trying is hop-by-hop: sent without a transaction, because
+	   sipsess_accept() in libre 1.1 refuses 100 and creates the
+	   INVITE server transaction itself */
+	(void)sip_reply(env->sip, msg, 100, "Trying");
+
+	err = sipsess_accept(&call->sess, env->sock, msg, 200, "OK",
+			     call->number, "application/sdp", desc,
+			     NULL, NULL, false,
+			     offer_handler, answer_handler, estab_handler,
+			     NULL, NULL, close_handler, call,
 			     "Allow: " CALL_ALLOW "\r\n"
 			     "Supported: " CALL_SUPPORTED "\r\n"
 			     "%s", buf);
 	if (err) {
-		/* sipsess_answer failed: libre will not BYE a dialog it
-		   never answered; deref answers 486 at worst */
-		why = "sipsess_answer";
-		goto fail_logged;
+		why = "sipsess_accept";
+		goto fail500;
 	}
 	desc = mem_deref(desc);
 
@@ -760,10 +757,6 @@ int call_incoming(struct call_env *env, const struct sip_msg *msg,
 	re_snprintf(remote, sizeof(remote), "%s failed (%m)", why, err);
 	call_reject(env->sip, msg, 500, "Server Internal Error", NULL, remote);
 	goto out;
-
- fail_logged:
-	warning("sip: INVITE %r from %J: %s failed (%m)\n", &msg->ruri,
-		&msg->src, why, err);
 
  out:
 	mem_deref(desc);
