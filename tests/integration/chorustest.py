@@ -1397,13 +1397,16 @@ opus_bitrate		32000
     def event_types(self):
         return [e["type"] for _, e in self.events]
 
-    def wait_event(self, etype, timeout, since=0):
-        """Wait for an event of type etype (index >= since). Returns the event."""
+    def wait_event(self, etype, timeout, since=0, abort=("CALL_CLOSED",)):
+        """Wait for an event of type etype (index >= since). Returns the
+        event, or None on timeout or when an abort event comes first."""
         end = time.monotonic() + timeout
         while True:
             for i, (_, e) in enumerate(self.events):
                 if i >= since and e.get("type") == etype:
                     return e
+                if i >= since and e.get("type") in abort and etype not in abort:
+                    return None
             left = end - time.monotonic()
             if left <= 0:
                 return None
