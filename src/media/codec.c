@@ -268,6 +268,28 @@ int codec_dec_decode(struct codec_dec *d, const uint8_t *p, size_t len,
 }
 
 
+/*
+ * spandsp 0.0.6 rotates its history ring with an overlapping memcpy()
+ * (normalise_history) at the first missing packet: undefined behaviour,
+ * and fatal under ASan. Rotate it ourselves with memmove() first, then
+ * spandsp finds buf_ptr == 0 and leaves the ring alone.
+ */
+static void plc_history_rotate(plc_state_t *s)
+{
+	int16_t tmp[PLC_HISTORY_LEN];
+	const size_t p = (size_t)s->buf_ptr;
+
+	if (s->missing_samples || !p || p >= PLC_HISTORY_LEN)
+		return;
+
+	memcpy(tmp, s->history, p * sizeof(*tmp));
+	memmove(s->history, s->history + p,
+		(PLC_HISTORY_LEN - p) * sizeof(*tmp));
+	memcpy(s->history + PLC_HISTORY_LEN - p, tmp, p * sizeof(*tmp));
+	s->buf_ptr = 0;
+}
+
+
 int codec_dec_conceal(struct codec_dec *d, int16_t *pcm, size_t n)
 {
 	int r;
@@ -288,6 +310,7 @@ int codec_dec_conceal(struct codec_dec *d, int16_t *pcm, size_t n)
 	case CODEC_G722:
 	case CODEC_PCMU:
 	case CODEC_PCMA:
+		plc_history_rotate(d->plc);
 		return plc_fillin(d->plc, pcm, (int)n);
 
 	default:

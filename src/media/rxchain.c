@@ -17,7 +17,8 @@
 enum {
 	CONCEAL_FULL_MS = 60,
 	CONCEAL_END_MS  = 120,
-	FIFO_SIZE       = 8192,   /* > 120 ms at 48 kHz + one frame      */
+	FIFO_SIZE       = 16384,  /* 340 ms at 48 kHz: a packet + a frame,
+				     and old-codec audio at a switch   */
 	GET_GUARD       = 2 * JITBUF_SLOTS,
 	JB_MIN_DEFAULT  = 40,
 	JB_MAX_DEFAULT  = 200,
@@ -39,6 +40,7 @@ struct rxchain {
 	int16_t *rsb;            /* room-rate scratch                     */
 
 	uint64_t conceal_run;    /* codec samples concealed in a row      */
+	bool was_live;           /* last rxchain_get() returned audio     */
 	uint64_t plc_frames, fec_frames, invalid;
 };
 
@@ -265,6 +267,27 @@ void rxchain_free(struct rxchain *rx)
 }
 
 
+static void drain(struct rxchain *rx)
+{
+	struct jitbuf_out out;
+	unsigned guard = 0;
+
+	/* while the FIFO surely has room for one more packet (and the loss
+	   gaps between them); now far ahead ends any pre-buffering */
+	while (fifo_level(rx) + CODEC_MAX_SAMPLES + rx->frame <= FIFO_SIZE &&
+	       guard++ < JITBUF_SLOTS) {
+		enum jitbuf_res r = jitbuf_get(rx->jb, &out, UINT64_MAX / 2);
+
+		if (r == JITBUF_PKT)
+			decode_pkt(rx, &out);
+		else if (r == JITBUF_MISSING)
+			missing(rx, &out);
+		else
+			break;
+	}
+}
+
+
 int rxchain_set_fmt(struct rxchain *rx, const struct codec_fmt *fmt)
 {
 	struct codec_dec old;
@@ -274,7 +297,10 @@ int rxchain_set_fmt(struct rxchain *rx, const struct codec_fmt *fmt)
 	if (!rx || !fmt)
 		return EINVAL;
 
-	/* the FIFO keeps playing; queued packets of the old codec go */
+	/* decode what the old codec still has queued into the FIFO: it
+	   plays while the new stream pre-buffers (no gap at a re-INVITE) */
+	drain(rx);
+
 	old = rx->dec;
 	oldjb = rx->jb;
 	rx->jb = NULL;
@@ -327,8 +353,15 @@ bool rxchain_get(struct rxchain *rx, int16_t *frame, uint64_t now_us)
 
 		enum jitbuf_res r = jitbuf_get(rx->jb, &out, now_us);
 
-		if (r == JITBUF_NODATA)
+		if (r == JITBUF_NODATA) {
+			/* stream reset (new SSRC, ts jump, codec change) while
+			   we were playing: bridge its pre-buffer */
+			if (rx->was_live &&
+			    conceal(rx, rx->dec.clock * rx->cfg.room_ptime
+				    / 1000, false))
+				continue;
 			break;
+		}
 
 		if (r == JITBUF_PKT) {
 			decode_pkt(rx, &out);
@@ -354,8 +387,9 @@ bool rxchain_get(struct rxchain *rx, int16_t *frame, uint64_t now_us)
 		memset(frame + n, 0, (rx->frame - n) * sizeof(*frame));
 
 	rx->rd += n;
+	rx->was_live = n > 0 && rd0 < rx->live_end;
 
-	return n > 0 && rd0 < rx->live_end;
+	return rx->was_live;
 }
 
 
