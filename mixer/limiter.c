@@ -21,6 +21,12 @@
  * ISAs; the kernels only apply integer Q13 ramps, so outputs are
  * bit-identical across ISAs.
  *
+ * Plans are shared: a leg whose own signal is small against the room
+ * (peak below 1/32 of the frame's peak sum) is planned from the common
+ * bound peak|sum| + peak|sum|/32, so all such legs with the same limiter
+ * state and output gain get the same plan, computed once per tick (a
+ * small cache); in a large room nearly every leg is one of them.
+ *
  * Cheap first: peak|sum - own| <= peak|sum| + peak|own| per block. When
  * that bound times the output gain stays under the threshold and the
  * limiter is fully released, the frame is one pass of the out kernel
@@ -47,13 +53,142 @@ static uint32_t own_bound(uint32_t xpeak, struct mix_ramp gi, size_t n)
 			  MIX_Q);
 }
 
-static int32_t q13_floor(float g, unsigned sh)
+static int32_t q13_floor(const struct mixer *mix, float g, unsigned sh)
 {
-	float v = floorf(ldexpf(g, MIX_Q + (int)sh));
+	float v = g * mix->qscale[sh];
 
 	if (v <= 0.0f)
 		return 0;
 	return v >= (float)MIX_GMAX_Q ? MIX_GMAX_Q : (int32_t)v;
+}
+
+/* Once per tick, after the block peaks of the sum are known. */
+void mix_plan_reset(struct mixer *mix)
+{
+	unsigned b;
+
+	mix->nplans = 0;
+	mix->ob_share = mix->spk_max >> MIX_SHARE_SHIFT;
+	for (b = 0; b < mix->nblk; b++)
+		mix->pk_share[b] = mix->spk[b] + mix->ob_share;
+}
+
+static void plan_compute(const struct mixer *mix, struct mix_plan *p,
+			 const uint32_t *pk)
+{
+	const unsigned nb = mix->nblk;
+	const float thr = mix->thr;
+	const float gm0 = (float)p->go0 / MIX_ONE, gm1 = (float)p->go1 / MIX_ONE;
+	const float gmhi = gm0 > gm1 ? gm0 : gm1;
+	float *gp = mix->gp;
+	float growth = 1.0f;
+	unsigned b;
+
+	p->limited = false;
+	p->unlimited = p->lim0 == 1.0f;
+	for (b = 0; b < nb && p->unlimited; b++) {
+		if ((float)pk[b] * gmhi > thr)
+			p->unlimited = false;
+	}
+	if (p->unlimited) {
+		p->lim1 = 1.0f;
+		return;
+	}
+
+	if (nb >= 2 && pk[nb - 2] && pk[nb - 1] > pk[nb - 2]) {
+		growth = (float)pk[nb - 1] / (float)pk[nb - 2];
+		growth *= growth;
+		if (growth > MIX_LIMIT_GROWTH_MAX)
+			growth = MIX_LIMIT_GROWTH_MAX;
+	}
+
+	/* Plan the limiter factor at each block boundary. */
+	gp[0] = p->lim0;
+	for (b = 0; b <= nb; b++) {
+		float gmk = gm0 + (gm1 - gm0) * (float)b / (float)nb;
+		float l = b ? gp[b - 1] + (1.0f - gp[b - 1]) * mix->rel : gp[0];
+		float need;
+
+		if (l > 1.0f - 1.0f / 4096)
+			l = 1.0f;
+		if (b > 0) {
+			need = (float)pk[b - 1] * gmk;
+			if (need > thr && thr / need < l)
+				l = thr / need;
+		}
+		need = (float)pk[b < nb ? b : nb - 1] * gmk *
+			(b < nb ? 1.0f : growth);
+		if (need > thr && thr / need < l)
+			l = thr / need;
+		gp[b] = l;
+		if (l < 1.0f)
+			p->limited = true;
+	}
+	p->lim1 = gp[nb];
+
+	/* Per block: the shift that keeps d in int16, and the Q13 ramp. */
+	for (b = 0; b < nb; b++) {
+		unsigned bl = bitlen(pk[b]);
+		unsigned sh = bl > 15 ? bl - 15 : 0;
+		float gmb = gm0 + (gm1 - gm0) * (float)b / (float)nb;
+		float gme = gm0 + (gm1 - gm0) * (float)(b + 1) / (float)nb;
+		int32_t q0 = q13_floor(mix, gp[b] * gmb, sh);
+		int32_t q1 = q13_floor(mix, gp[b + 1] * gme, sh);
+		struct mix_ramp r = mix_ramp_make(q0, q1, mix->blk);
+
+		p->bg[b].base = r.base;
+		p->bg[b].step = r.step;
+		p->bg[b].sh = sh;
+	}
+}
+
+static struct mix_plan *plan_shared(struct mixer *mix, unsigned cls,
+				    float lim, int32_t go0, int32_t go1)
+{
+	struct mix_plan *p;
+	unsigned i;
+
+	for (i = 0; i < mix->nplans; i++) {
+		p = &mix->plans[i];
+		if (p->cls == cls && p->lim0 == lim && p->go0 == go0 &&
+		    p->go1 == go1)
+			return p;
+	}
+
+	p = mix->nplans < MIX_PLAN_CACHE ? &mix->plans[mix->nplans++] :
+		&mix->plans[MIX_PLAN_CACHE];
+	p->cls = cls;
+	p->lim0 = lim;
+	p->go0 = go0;
+	p->go1 = go1;
+	plan_compute(mix, p, cls ? mix->pk_share : mix->spk);
+	return p;
+}
+
+static struct mix_plan *plan_own(struct mixer *mix, const int16_t *x,
+				 struct mix_ramp gi, uint32_t ob, float lim,
+				 int32_t go0, int32_t go1)
+{
+	struct mix_plan *p = &mix->plans[MIX_PLAN_CACHE];
+	const int32_t gohi = go0 > go1 ? go0 : go1;
+	const float gmhi = (float)gohi / MIX_ONE;
+	const size_t L = mix->blk;
+	uint32_t *pk = mix->pk;
+	unsigned b;
+
+	for (b = 0; b < mix->nblk; b++) {
+		pk[b] = mix->spk[b] + ob;
+		if ((float)pk[b] * gmhi > mix->thr)
+			pk[b] = mix->k->peak(mix->sum + b * L, x + b * L, L,
+					     mix_ramp_at(gi, b * L));
+	}
+
+	p->cls = ~0u;
+	p->lim0 = lim;
+	p->go0 = go0;
+	p->go1 = go1;
+	plan_compute(mix, p, pk);
+	return p;
 }
 
 bool mix_render(struct mixer *mix, int16_t *out, const int16_t *x,
@@ -61,34 +196,13 @@ bool mix_render(struct mixer *mix, int16_t *out, const int16_t *x,
 		float *lim)
 {
 	const struct mix_kernels *k = mix->k;
-	const unsigned nb = mix->nblk;
-	const size_t L = mix->blk;
-	const float thr = mix->thr;
-	const float gm0 = (float)go0 / MIX_ONE, gm1 = (float)go1 / MIX_ONE;
-	const float gmhi = gm0 > gm1 ? gm0 : gm1;
+	const int32_t gohi = go0 > go1 ? go0 : go1;
 	uint32_t ob = x ? own_bound(xpeak, gi, mix->n) : 0;
-	uint32_t *pk = mix->pk;
-	float *gp = mix->gp;
-	bool over = false, limited = false, filled = false;
-	float growth = 1.0f;
-	unsigned b;
+	struct mix_plan *p;
 
-	/* Fast decision on the frame maximum, then per block. */
-	if ((float)(mix->spk_max + ob) * gmhi > thr) {
-		filled = true;
-		for (b = 0; b < nb; b++) {
-			pk[b] = mix->spk[b] + ob;
-			if ((float)pk[b] * gmhi > thr) {
-				pk[b] = k->peak(mix->sum + b * L,
-						x ? x + b * L : NULL, L,
-						mix_ramp_at(gi, b * L));
-				if ((float)pk[b] * gmhi > thr)
-					over = true;
-			}
-		}
-	}
-
-	if (!over && *lim == 1.0f) {
+	/* Fast path: nothing anywhere near the threshold, fully released. */
+	if (*lim == 1.0f &&
+	    (float)(mix->spk_max + ob) * ((float)gohi / MIX_ONE) <= mix->thr) {
 		if (go0 == MIX_ONE && go1 == MIX_ONE &&
 		    (!x || mix_ramp_is(gi, MIX_ONE)))
 			k->sub_sat(out, mix->sum, x, mix->n);
@@ -98,60 +212,26 @@ bool mix_render(struct mixer *mix, int16_t *out, const int16_t *x,
 		return false;
 	}
 
-	if (!filled) {
-		/* Releasing only: the bound is good enough for every block. */
-		for (b = 0; b < nb; b++)
-			pk[b] = mix->spk[b] + ob;
+	if (!ob)
+		p = plan_shared(mix, 0, *lim, go0, go1);
+	else if (ob <= mix->ob_share)
+		p = plan_shared(mix, 1, *lim, go0, go1);
+	else
+		p = plan_own(mix, x, gi, ob, *lim, go0, go1);
+
+	if (p->unlimited) {
+		if (go0 == MIX_ONE && go1 == MIX_ONE &&
+		    (!x || mix_ramp_is(gi, MIX_ONE)))
+			k->sub_sat(out, mix->sum, x, mix->n);
+		else
+			k->out(out, mix->sum, x, mix->n, gi, 0,
+			       mix_ramp_make(go0, go1, mix->n));
+	}
+	else {
+		k->out_blocks(out, mix->sum, x, mix->blk, mix->nblk, gi,
+			      p->bg);
 	}
 
-	/* Plan the limiter factor at each block boundary. */
-	if (nb >= 2 && pk[nb - 2] && pk[nb - 1] > pk[nb - 2]) {
-		growth = (float)pk[nb - 1] / (float)pk[nb - 2];
-		growth *= growth;
-		if (growth > MIX_LIMIT_GROWTH_MAX)
-			growth = MIX_LIMIT_GROWTH_MAX;
-	}
-	gp[0] = *lim;
-	for (b = 0; b <= nb; b++) {
-		float gmk = gm0 + (gm1 - gm0) * (float)b / (float)nb;
-		float l = b ? gp[b - 1] + (1.0f - gp[b - 1]) * mix->rel : gp[0];
-		unsigned j;
-
-		if (l > 1.0f - 1.0f / 4096)
-			l = 1.0f;
-		for (j = b ? b - 1 : 0; j <= b && j < nb; j++) {
-			float need = (float)pk[j] * gmk;
-
-			if (need > thr && thr / need < l)
-				l = thr / need;
-		}
-		if (b == nb) {
-			/* The next frame's first block is unknown: extrapolate
-			 * a rising envelope so the next frame need not start
-			 * with a gain step. */
-			float need = (float)pk[nb - 1] * gmk * growth;
-
-			if (need > thr && thr / need < l)
-				l = thr / need;
-		}
-		gp[b] = l;
-		if (l < 1.0f)
-			limited = true;
-	}
-	*lim = gp[nb];
-
-	/* Apply per block with the shift that keeps d in int16. */
-	for (b = 0; b < nb; b++) {
-		unsigned bl = bitlen(pk[b]);
-		unsigned sh = bl > 15 ? bl - 15 : 0;
-		float gmb = gm0 + (gm1 - gm0) * (float)b / (float)nb;
-		float gme = gm0 + (gm1 - gm0) * (float)(b + 1) / (float)nb;
-		int32_t q0 = q13_floor(gp[b] * gmb, sh);
-		int32_t q1 = q13_floor(gp[b + 1] * gme, sh);
-
-		k->out(out + b * L, mix->sum + b * L, x ? x + b * L : NULL, L,
-		       mix_ramp_at(gi, b * L), sh, mix_ramp_make(q0, q1, L));
-	}
-
-	return limited;
+	*lim = p->lim1;
+	return p->limited;
 }

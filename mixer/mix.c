@@ -52,6 +52,8 @@ static unsigned frames_of(uint32_t ms, uint32_t ptime)
 
 void mix_free(struct mixer *mix)
 {
+	unsigned i;
+
 	if (!mix)
 		return;
 	free(mix->in);
@@ -61,14 +63,29 @@ void mix_free(struct mixer *mix)
 	free(mix->pk);
 	free(mix->gp);
 	free(mix->lvl_thr);
+	free(mix->pk_share);
+	for (i = 0; i <= MIX_PLAN_CACHE; i++)
+		free(mix->plans[i].bg);
 	free(mix->legs);
 	free(mix->ids);
 	free(mix);
 }
 
+static bool plans_ok(const struct mixer *mix)
+{
+	unsigned i;
+
+	for (i = 0; i <= MIX_PLAN_CACHE; i++) {
+		if (!mix->plans[i].bg)
+			return false;
+	}
+	return true;
+}
+
 int mix_alloc(struct mixer **mixp, const struct mix_cfg *cfg)
 {
 	struct mixer *mix;
+	unsigned i;
 	enum mix_isa isa;
 	uint32_t ptime;
 
@@ -107,14 +124,22 @@ int mix_alloc(struct mixer **mixp, const struct mix_cfg *cfg)
 	mix->pk  = zalloc_aligned(mix->nblk * sizeof(*mix->pk));
 	mix->gp  = zalloc_aligned((mix->nblk + 1) * sizeof(*mix->gp));
 	mix->lvl_thr = zalloc_aligned(MIX_LEVELS * sizeof(*mix->lvl_thr));
+	mix->pk_share = zalloc_aligned(mix->nblk * sizeof(*mix->pk_share));
+	for (i = 0; i <= MIX_PLAN_CACHE; i++) {
+		mix->plans[i].bg = zalloc_aligned(mix->nblk *
+						  sizeof(*mix->plans[i].bg));
+	}
 	mix->legs = calloc(cfg->capacity, sizeof(*mix->legs));
 	mix->ids  = calloc(cfg->capacity, sizeof(*mix->ids));
 	if (!mix->in || !mix->out || !mix->sum || !mix->spk || !mix->pk ||
-	    !mix->gp || !mix->lvl_thr || !mix->legs || !mix->ids) {
+	    !mix->gp || !mix->lvl_thr || !mix->legs || !mix->ids ||
+	    !mix->pk_share || !plans_ok(mix)) {
 		mix_free(mix);
 		return ENOMEM;
 	}
 
+	for (i = 0; i <= MIX_SH_MAX; i++)
+		mix->qscale[i] = ldexpf(1.0f, MIX_Q + (int)i);
 	mix->common_lim = 1.0f;
 	mix->thr = (float)(MIX_LIMIT_THRESHOLD - MIX_LIMIT_MARGIN);
 	mix->rel = (float)(1.0 - exp(-1.0 / MIX_LIMIT_RELEASE_MS));
@@ -362,6 +387,7 @@ static void sum_peaks(struct mixer *mix)
 		if (mix->spk[b] > mix->spk_max)
 			mix->spk_max = mix->spk[b];
 	}
+	mix_plan_reset(mix);
 }
 
 /* Which output a leg hears this tick (see mix_leg_output_group()). */

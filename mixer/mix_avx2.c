@@ -58,4 +58,7 @@ static inline void v_st_half(int16_t *p, V lo)
 				     simde_mm256_extracti128_si256(lo, 1)));
 }
 
+static inline V v_mullo(V a, V b) { return simde_mm256_mullo_epi32(a, b); }
+static inline V v_lanes1(void) { return simde_mm256_set_epi32(8, 7, 6, 5, 4, 3, 2, 1); }
+
 #include "mix_simd.h"

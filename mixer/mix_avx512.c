@@ -92,4 +92,11 @@ static inline void v_st_half(int16_t *p, V lo)
 	simde_mm256_storeu_si256((void *)p, simde_mm512_cvtsepi32_epi16(lo));
 }
 
+static inline V v_mullo(V a, V b) { return simde_mm512_mullo_epi32(a, b); }
+static inline V v_lanes1(void)
+{
+	return simde_mm512_set_epi32(16, 15, 14, 13, 12, 11, 10, 9,
+				     8, 7, 6, 5, 4, 3, 2, 1);
+}
+
 #include "mix_simd.h"

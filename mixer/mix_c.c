@@ -67,6 +67,21 @@ static void out_c(int16_t *out, const int32_t *sum, const int16_t *x,
 	}
 }
 
+static void out_blocks_c(int16_t *out, const int32_t *sum, const int16_t *x,
+			 size_t blk, unsigned nblk, struct mix_ramp gi,
+			 const struct mix_bgain *bg)
+{
+	unsigned b;
+
+	for (b = 0; b < nblk; b++) {
+		const size_t off = b * blk;
+		const struct mix_ramp go = { bg[b].base, bg[b].step };
+
+		out_c(out + off, sum + off, x ? x + off : NULL, blk,
+		      mix_ramp_at(gi, off), bg[b].sh, go);
+	}
+}
+
 static void sub_sat_c(int16_t *out, const int32_t *sum, const int16_t *x,
 		      size_t n)
 {
@@ -81,5 +96,6 @@ const struct mix_kernels mix_kernels_c = {
 	.energy  = energy_c,
 	.peak    = peak_c,
 	.out     = out_c,
+	.out_blocks = out_blocks_c,
 	.sub_sat = sub_sat_c,
 };

@@ -70,6 +70,16 @@ static inline bool mix_ramp_is(struct mix_ramp r, int32_t g)
 	return r.step == 0 && r.base == g * MIX_ONE;
 }
 
+/**
+ * Output gain of one limiter block: the ramp {base, step} restarts at the
+ * block's first sample, and d is shifted right by sh before the gain.
+ */
+struct mix_bgain {
+	int32_t base;
+	int32_t step;
+	uint32_t sh;
+};
+
 /* Scalar building blocks shared by mix_c.c and the SIMD tails. */
 
 /** x * g as pmaddwd computes it: both operands taken as int16. */
@@ -146,6 +156,15 @@ struct mix_kernels {
 	void (*out)(int16_t *out, const int32_t *sum, const int16_t *x,
 		    size_t n, struct mix_ramp gi, unsigned sh,
 		    struct mix_ramp go);
+
+	/**
+	 * out() over nblk consecutive blocks of blk samples, block b with
+	 * shift bg[b].sh and gain ramp {bg[b].base, bg[b].step}; the own
+	 * ramp gi runs over the whole span (n = blk * nblk).
+	 */
+	void (*out_blocks)(int16_t *out, const int32_t *sum, const int16_t *x,
+			   size_t blk, unsigned nblk, struct mix_ramp gi,
+			   const struct mix_bgain *bg);
 
 	/** out[t] = sat16(sum[t] - x[t]); x == NULL: sat16(sum[t]). */
 	void (*sub_sat)(int16_t *out, const int32_t *sum, const int16_t *x,

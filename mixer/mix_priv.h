@@ -14,6 +14,9 @@ enum {
 	MIX_TOPK_HYST_MS = 200,     /**< newcomer must lead this long      */
 	MIX_TOPK_HOLD_MS = 1500,    /**< silent speaker kept this long     */
 	MIX_LIMIT_MARGIN = 8,       /**< LSBs of rounding headroom         */
+	MIX_SHARE_SHIFT  = 5,       /**< own < peak sum / 32: shared plan  */
+	MIX_PLAN_CACHE   = 16,      /**< shared limiter plans per tick     */
+	MIX_SH_MAX       = 17,      /**< largest shift (peak < 2^32)       */
 };
 
 #define MIX_TOPK_HYST_DB   6.0f   /**< newcomer lead over weakest, dB  */
@@ -44,6 +47,17 @@ struct mix_leg {
 	unsigned quiet;          /**< frames since VAD was last on        */
 };
 
+/** A limiter plan for one frame: per-block gains for the out kernel. */
+struct mix_plan {
+	unsigned cls;            /**< 0: pk = sum, 1: shared bound, ~0 own */
+	float lim0;              /**< limiter factor at the frame start  */
+	int32_t go0, go1;        /**< output gain ramp, Q13              */
+	bool unlimited;          /**< no gain reduction at all           */
+	bool limited;
+	float lim1;              /**< limiter factor at the frame end    */
+	struct mix_bgain *bg;    /**< [nblk]                             */
+};
+
 struct mixer {
 	struct mix_cfg cfg;
 	enum mix_isa isa;
@@ -62,6 +76,11 @@ struct mixer {
 	uint32_t spk_max;
 	uint32_t *pk;            /**< [nblk] scratch                     */
 	float *gp;               /**< [nblk + 1] scratch                 */
+	uint32_t *pk_share;      /**< [nblk] shared bound per block      */
+	uint32_t ob_share;       /**< own peaks up to this share plans    */
+	struct mix_plan plans[MIX_PLAN_CACHE + 1];  /**< last: scratch   */
+	unsigned nplans;
+	float qscale[MIX_SH_MAX + 1];  /**< 2^(MIX_Q + sh)               */
 	uint64_t *lvl_thr;       /**< [MIX_LEVELS] energy per level      */
 
 	struct mix_leg *legs;    /**< [capacity]                         */
@@ -97,6 +116,7 @@ uint8_t mix_level_of(const struct mixer *mix, uint64_t energy);
 void mix_vad_update(struct mixer *mix, struct mix_leg *leg);
 
 /* limiter.c */
+void mix_plan_reset(struct mixer *mix);
 bool mix_render(struct mixer *mix, int16_t *out, const int16_t *x,
 		struct mix_ramp gi, uint32_t xpeak, int32_t go0, int32_t go1,
 		float *lim);

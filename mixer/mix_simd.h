@@ -12,6 +12,7 @@
  *   v_pack v_st_half     saturating int32 -> int16, in order
  *   v_add v_sub v_madd v_max32 v_min32 v_max16 v_min16 v_set1 v_zero
  *   v_srai v_srli (immediate)  v_sra (run-time count)
+ *   v_mullo (32-bit multiply, once per ramp)  v_lanes1 (1, 2, .. VW)
  *
  * A full step handles 2*VW samples, an optional half step VW samples,
  * the scalar tail the rest (with the same helpers as mix_c.c).
@@ -128,12 +129,12 @@ static inline int32_t wrap32(int64_t v)
 
 MIX_INLINE void vramp_init(struct vramp *r, struct mix_ramp g)
 {
-	int32_t a[VW] __attribute__((aligned(64)));
-	int i;
-
-	for (i = 0; i < VW; i++)
-		a[i] = wrap32((int64_t)g.base + (int64_t)g.step * (i + 1));
-	r->lo = v_ld(a);
+	r->lo = v_set1(wrap32((int64_t)g.base + g.step));
+	if (g.step) {
+		/* lane i: base + step*(i+1) */
+		r->lo = v_add(v_set1(g.base),
+			      v_mullo(v_set1(g.step), v_lanes1()));
+	}
 	r->hi = v_add(r->lo, v_set1(wrap32((int64_t)g.step * VW)));
 	r->inc_full = v_set1(wrap32((int64_t)g.step * 2 * VW));
 	r->inc_half = v_set1(wrap32((int64_t)g.step * VW));
@@ -311,7 +312,7 @@ static uint32_t FN(mix_peak)(const int32_t *sum, const int16_t *x, size_t n,
 
 /* --- out --------------------------------------------------------- */
 
-MIX_INLINE void out_body(int16_t *out, const int32_t *sum, const int16_t *x,
+MIX_INLINE void out_span(int16_t *out, const int32_t *sum, const int16_t *x,
 			 size_t n, struct mix_ramp gi, unsigned sh,
 			 struct mix_ramp go, enum own_mode mode)
 {
@@ -350,13 +351,46 @@ static void FN(mix_out)(int16_t *out, const int32_t *sum, const int16_t *x,
 {
 	switch (own_mode_of(x, gi)) {
 	case OWN_NONE:
-		out_body(out, sum, x, n, gi, sh, go, OWN_NONE);
+		out_span(out, sum, x, n, gi, sh, go, OWN_NONE);
 		break;
 	case OWN_UNITY:
-		out_body(out, sum, x, n, gi, sh, go, OWN_UNITY);
+		out_span(out, sum, x, n, gi, sh, go, OWN_UNITY);
 		break;
 	default:
-		out_body(out, sum, x, n, gi, sh, go, OWN_GAIN);
+		out_span(out, sum, x, n, gi, sh, go, OWN_GAIN);
+		break;
+	}
+}
+
+MIX_INLINE void out_blocks_body(int16_t *out, const int32_t *sum,
+				const int16_t *x, size_t blk, unsigned nblk,
+				struct mix_ramp gi,
+				const struct mix_bgain *bg, enum own_mode mode)
+{
+	unsigned b;
+
+	for (b = 0; b < nblk; b++) {
+		const size_t off = b * blk;
+		const struct mix_ramp go = { bg[b].base, bg[b].step };
+
+		out_span(out + off, sum + off, mode == OWN_NONE ? x : x + off,
+			 blk, mix_ramp_at(gi, off), bg[b].sh, go, mode);
+	}
+}
+
+static void FN(mix_out_blocks)(int16_t *out, const int32_t *sum,
+			       const int16_t *x, size_t blk, unsigned nblk,
+			       struct mix_ramp gi, const struct mix_bgain *bg)
+{
+	switch (own_mode_of(x, gi)) {
+	case OWN_NONE:
+		out_blocks_body(out, sum, x, blk, nblk, gi, bg, OWN_NONE);
+		break;
+	case OWN_UNITY:
+		out_blocks_body(out, sum, x, blk, nblk, gi, bg, OWN_UNITY);
+		break;
+	default:
+		out_blocks_body(out, sum, x, blk, nblk, gi, bg, OWN_GAIN);
 		break;
 	}
 }
@@ -398,5 +432,6 @@ const struct mix_kernels MIX_CAT(mix_kernels, MIX_SFX) = {
 	.energy  = FN(mix_energy),
 	.peak    = FN(mix_peak),
 	.out     = FN(mix_out),
+	.out_blocks = FN(mix_out_blocks),
 	.sub_sat = FN(mix_sub_sat),
 };

@@ -3,6 +3,7 @@
  * source becomes the NEON kernels through SIMDe, see mix_neon.c)
  */
 #include <simde/x86/sse2.h>
+#include <simde/x86/sse4.1.h>   /* pmulld, emulated on SSE2 (per ramp only) */
 #include "mix_kernels.h"
 
 #ifndef MIX_SFX
@@ -69,5 +70,8 @@ static inline void v_st_half(int16_t *p, V lo)
 {
 	simde_mm_storel_epi64((void *)p, simde_mm_packs_epi32(lo, lo));
 }
+
+static inline V v_mullo(V a, V b) { return simde_mm_mullo_epi32(a, b); }
+static inline V v_lanes1(void) { return simde_mm_set_epi32(4, 3, 2, 1); }
 
 #include "mix_simd.h"

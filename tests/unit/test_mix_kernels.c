@@ -264,6 +264,54 @@ static void test_unaligned_offsets(void **state)
 	}
 }
 
+/* out_blocks: random per-block shifts and gain ramps, all block sizes. */
+static void test_bitexact_blocks(void **state)
+{
+	static const size_t blks[] = { 8, 16, 24, 32, 48, 5, 13 };
+	const struct mix_kernels *c = &mix_kernels_c;
+	struct mix_bgain bg[60];
+	unsigned it, k, b;
+
+	for (it = 0; it < 400; it++) {
+		size_t blk = blks[it % 7];
+		unsigned nblk = 1 + rnd() % 60;
+		size_t n = blk * nblk;
+		struct mix_ramp gi = ramp_of(rnd() % 6, n);
+		int withx = it % 3 != 0;
+
+		for (b = 0; b < nblk; b++) {
+			struct mix_ramp r = mix_ramp_make(rnd() % 32768,
+							  rnd() % 32768, blk);
+
+			bg[b].base = r.base;
+			bg[b].step = r.step;
+			bg[b].sh = rnd() % 12;
+		}
+		fill16(xa, n, it % 5 ? P_RANDOM : P_ALTERNATE);
+		fill32(sa, n, P_RANDOM, 16 + (int)(rnd() % 12));
+		for (k = 0; k < nothers; k++) {
+			memset(orf, 0x55, sizeof(orf));
+			memset(ok_, 0x55, sizeof(ok_));
+			c->out_blocks(orf, sa, withx ? xa : NULL, blk, nblk, gi,
+				      bg);
+			others[k]->out_blocks(ok_, sa, withx ? xa : NULL, blk,
+					      nblk, gi, bg);
+			if (memcmp(orf, ok_, sizeof(orf)))
+				fail_msg("%s out_blocks blk=%zu nblk=%u",
+					 other_names[k], blk, nblk);
+		}
+	}
+
+	/* Reference: block 1 uses its own shift and gain. */
+	fill32(sa, 16, P_SILENCE, 0);
+	sa[0] = 1000; sa[8] = 1000;
+	bg[0] = (struct mix_bgain){ MIX_ONE * MIX_ONE, 0, 0 };
+	bg[1] = (struct mix_bgain){ 2 * MIX_ONE * MIX_ONE, 0, 2 };
+	c->out_blocks(orf, sa, NULL, 8, 2, mix_ramp_const(MIX_ONE), bg);
+	assert_int_equal(orf[0], 1000);
+	assert_int_equal(orf[8], 500);
+}
+
 static void test_isa_names(void **state)
 {
 	int i;
@@ -296,6 +344,7 @@ int main(void)
 		cmocka_unit_test(test_bitexact_all_lengths),
 		cmocka_unit_test(test_bitexact_random_soak),
 		cmocka_unit_test(test_unaligned_offsets),
+		cmocka_unit_test(test_bitexact_blocks),
 		cmocka_unit_test(test_isa_names),
 	};
 
