@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "media/codec.h"
+#include <opus/opus.h>
 
 enum {
 	TONE_HZ    = 1000,
@@ -381,6 +382,80 @@ static void test_codec_opus_malformed(void **state)
 }
 
 
+/* a stereo Opus sender (opus/48000/2 with stereo=1) is mixed to mono */
+static void test_codec_opus_stereo_to_mono(void **state)
+{
+	const struct rx_cfg cfg = {48000, 20, 40, 200};
+	struct codec_fmt fmt;
+	struct rxchain *rx;
+	OpusEncoder *enc;
+	int16_t in[2 * 960], out[50 * 960];
+	uint8_t buf[CODEC_MAX_PAYLOAD];
+	double phase = 0;
+	unsigned k, i;
+	int err, len;
+	(void)state;
+
+	enc = opus_encoder_create(48000, 2, OPUS_APPLICATION_AUDIO, &err);
+	assert_non_null(enc);
+	codec_fmt_default(&fmt, CODEC_OPUS);
+	fmt.channels = 2;
+	assert_int_equal(0, rxchain_alloc(&rx, &fmt, &cfg));
+
+	for (k = 0; k < 50; k++) {
+		/* the tone on the left channel only */
+		for (i = 0; i < 960; i++) {
+			in[2 * i] = (int16_t)lrint(TONE_AMP * sin(phase));
+			in[2 * i + 1] = 0;
+			phase += 2 * M_PI * TONE_HZ / 48000;
+		}
+		len = opus_encode(enc, in, 960, buf, sizeof(buf));
+		assert_true(len > 0);
+		assert_int_equal(2, opus_packet_get_nb_channels(buf));
+		assert_int_equal(0, rxchain_put(rx, 9, (uint16_t)k, k * 960,
+						false, buf, (size_t)len,
+						k * 20000ull));
+		(void)rxchain_get(rx, out + k * 960, k * 20000ull);
+	}
+
+	/* one 1 kHz tone at half the level (-6 dB: L+R averaged) */
+	assert_true(fabs(zc_freq(out + 14400, 960 * 35, 48000) - TONE_HZ) < 10);
+	assert_true(purity(out + 14400, 960 * 35, TONE_HZ, 48000) > 0.95);
+	assert_true(fabs(20 * log10(rms(out + 14400, 960 * 35) /
+				    (TONE_AMP / sqrt(2))) + 6.0) < 1.5);
+
+	opus_encoder_destroy(enc);
+	rxchain_free(rx);
+}
+
+
+/* G.711/G.722 lengths are bounded too (120 ms) */
+static void test_codec_g711_g722_oversize(void **state)
+{
+	const struct rx_cfg cfg = {48000, 20, 40, 200};
+	static uint8_t big[CODEC_MAX_PAYLOAD];
+	enum codec_id ids[] = {CODEC_PCMU, CODEC_PCMA, CODEC_G722};
+	struct codec_fmt fmt;
+	struct rxchain *rx;
+	struct rx_stats st;
+	unsigned i;
+	(void)state;
+
+	for (i = 0; i < 3; i++) {
+		codec_fmt_default(&fmt, ids[i]);
+		assert_int_equal(0, rxchain_alloc(&rx, &fmt, &cfg));
+		assert_int_equal(EBADMSG, rxchain_put(rx, 1, 1, 0, false, big,
+						      961, 0));
+		assert_int_equal(0, rxchain_put(rx, 1, 2, 0, false, big,
+						960, 0));
+		rxchain_stats(rx, &st);
+		assert_int_equal(1, st.invalid);
+		assert_int_equal(1, st.packets);
+		rxchain_free(rx);
+	}
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -391,6 +466,8 @@ int main(void)
 		cmocka_unit_test(test_codec_pcma_roundtrip),
 		cmocka_unit_test(test_codec_ptime),
 		cmocka_unit_test(test_codec_opus_malformed),
+		cmocka_unit_test(test_codec_opus_stereo_to_mono),
+		cmocka_unit_test(test_codec_g711_g722_oversize),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
