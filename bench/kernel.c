@@ -21,7 +21,7 @@ enum {
 	KERN_MAX_IMPLS = MIX_ISA_COUNT + 1,
 	KERN_MAX_REPS  = 64,
 	KERN_MIN_BATCH = 3,      /* ticks per repetition, at least           */
-	KERN_MAX_BATCH = 1000000,
+	KERN_MAX_BATCH = 200000, /* bounds the per-tick record             */
 	KERN_CAL_TICKS = 3,
 };
 
@@ -34,6 +34,7 @@ struct impl {
 	uint64_t timed_ticks;
 	uint64_t batch;          /* ticks per repetition                     */
 	double rep_ns[KERN_MAX_REPS];
+	float *tick_ns;          /* every timed tick, all repetitions        */
 	uint64_t sink;           /* keeps the memcpy result observable       */
 };
 
@@ -69,15 +70,17 @@ static void memcpy_tick(struct impl *im, const struct point *pt)
 }
 
 
-/* Run `ticks` ticks; returns the nanoseconds spent inside the ticks. */
+/* Run `ticks` ticks; returns the nanoseconds spent inside the ticks and,
+ * if rec is set, stores each tick's time there. */
 static double impl_run(struct impl *im, const struct point *pt,
-		       uint64_t ticks, double ovh_ns)
+		       uint64_t ticks, double ovh_ns, float *rec)
 {
 	double ns = 0.0;
 	uint64_t k;
 
 	for (k = 0; k < ticks; k++) {
 		uint64_t t0, t1;
+		double d;
 
 		impl_refill(im, pt);
 
@@ -88,7 +91,12 @@ static double impl_run(struct impl *im, const struct point *pt,
 			memcpy_tick(im, pt);
 		t1 = mb_now_ns();
 
-		ns += (double)(t1 - t0) - ovh_ns;
+		d = (double)(t1 - t0) - ovh_ns;
+		if (d < 0.0)
+			d = 0.0;
+		ns += d;
+		if (rec)
+			rec[k] = (float)d;
 		++im->tick;
 
 		if (!im->mix)
@@ -96,7 +104,7 @@ static double impl_run(struct impl *im, const struct point *pt,
 					(pt->n * pt->fs)];
 	}
 
-	return ns > 0.0 ? ns : 0.0;
+	return ns;
 }
 
 
@@ -161,32 +169,43 @@ static void impl_teardown(struct impl *im)
 	if (im->mix)
 		mix_free(im->mix);
 	free(im->in);
+	free(im->tick_ns);
 	memset(im, 0, sizeof(*im));
 }
 
 
-static int cmp_double(const void *a, const void *b)
+static int cmp_float(const void *a, const void *b)
 {
-	const double x = *(const double *)a, y = *(const double *)b;
+	const float x = *(const float *)a, y = *(const float *)b;
 
 	return (x > y) - (x < y);
 }
 
 
+/* The headline is the median of every timed tick: a tick that another
+ * process preempted lands in the tail instead of moving the result. */
 static void result_fill(struct mb_result *r, struct impl *im,
 			unsigned reps)
 {
-	const uint64_t batch = im->batch;
-	double sorted[KERN_MAX_REPS];
+	const size_t c = (size_t)reps * im->batch;
+	double total = 0.0, best = 0.0;
 	unsigned i;
 
-	for (i = 0; i < reps; i++)
-		sorted[i] = im->rep_ns[i] / (double)batch;
-	qsort(sorted, reps, sizeof(sorted[0]), cmp_double);
+	for (i = 0; i < reps; i++) {
+		const double mean = im->rep_ns[i] / (double)im->batch;
 
-	r->ns_tick = sorted[0];
-	r->ns_tick_median = (reps % 2) ? sorted[reps / 2]
-		: 0.5 * (sorted[reps / 2 - 1] + sorted[reps / 2]);
+		total += im->rep_ns[i];
+		if (!i || mean < best)
+			best = mean;
+	}
+
+	qsort(im->tick_ns, c, sizeof(im->tick_ns[0]), cmp_float);
+
+	r->ns_tick = im->tick_ns[c / 2];
+	r->ns_tick_p10 = im->tick_ns[c / 10];
+	r->ns_tick_p90 = im->tick_ns[c * 9 / 10];
+	r->ns_tick_mean = total / (double)c;
+	r->ns_tick_best_rep = best;
 	r->reps = reps;
 	r->ticks = im->timed_ticks;
 
@@ -255,9 +274,9 @@ int kern_point(struct mb_result *res, const int *isas, size_t nisa,
 		struct impl *im = &impls[i];
 		double ns;
 
-		impl_run(im, &pt, opt->warm_ticks, opt->clock_ovh_ns);
-		ns = impl_run(im, &pt, KERN_CAL_TICKS, opt->clock_ovh_ns)
-			/ KERN_CAL_TICKS;
+		impl_run(im, &pt, opt->warm_ticks, opt->clock_ovh_ns, NULL);
+		ns = impl_run(im, &pt, KERN_CAL_TICKS, opt->clock_ovh_ns,
+			      NULL) / KERN_CAL_TICKS;
 
 		im->batch = (uint64_t)(opt->batch_s * 1e9 / (ns > 1.0 ? ns
 							       : 1.0));
@@ -265,6 +284,12 @@ int kern_point(struct mb_result *res, const int *isas, size_t nisa,
 			im->batch = KERN_MIN_BATCH;
 		if (im->batch > KERN_MAX_BATCH)
 			im->batch = KERN_MAX_BATCH;
+
+		im->tick_ns = malloc(reps * im->batch * sizeof(float));
+		if (!im->tick_ns) {
+			err = ENOMEM;
+			goto out;
+		}
 	}
 
 	for (r = 0; r < reps; r++) {
@@ -273,7 +298,8 @@ int kern_point(struct mb_result *res, const int *isas, size_t nisa,
 			struct impl *im = &impls[(i + r) % nimpl];
 
 			im->rep_ns[r] = impl_run(im, &pt, im->batch,
-						 opt->clock_ovh_ns);
+						 opt->clock_ovh_ns,
+						 im->tick_ns + r * im->batch);
 			im->timed_ticks += im->batch;
 		}
 	}

@@ -99,8 +99,7 @@ static void usage(FILE *f)
 		"  --no-aumix       skip the librem aumix baseline\n"
 		"  --aumix-budget S skip aumix points predicted to take more "
 		"CPU seconds\n"
-		"  --reps R         repetitions per point (median/min over "
-		"them)\n"
+		"  --reps R         interleaved repetitions per point\n"
 		"  --list-impls     print the implementations a run measures\n");
 }
 
@@ -198,8 +197,8 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		o->nc = sizeof(quick_ns) / sizeof(quick_ns[0]);
 	}
 	else {
-		o->kern = (struct kern_opts){5, 0.05, 25, 0.0};
-		o->rem  = (struct remmix_opts){2, 3, 0.4, 15.0};
+		o->kern = (struct kern_opts){7, 0.03, 25, 0.0};
+		o->rem  = (struct remmix_opts){1, 2, 0.4, 8.0};
 		memcpy(o->nv, full_ns, sizeof(full_ns));
 		o->nc = sizeof(full_ns) / sizeof(full_ns[0]);
 	}

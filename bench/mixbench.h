@@ -24,8 +24,11 @@ struct mb_result {
 	uint32_t topk;
 	bool skipped;
 	const char *why;         /* reason when skipped                      */
-	double ns_tick;          /* best (min) time per tick                 */
-	double ns_tick_median;   /* median of the repetitions                */
+	double ns_tick;          /* headline: kernels median tick, aumix mean*/
+	double ns_tick_mean;     /* total time / ticks                       */
+	double ns_tick_p10;      /* spread of the single ticks               */
+	double ns_tick_p90;
+	double ns_tick_best_rep; /* kernels: mean of the fastest repetition  */
 	uint64_t ticks;          /* measured ticks (all repetitions)         */
 	unsigned reps;
 	uint64_t limited_frames; /* mixer only: limiter-active output frames */

@@ -29,10 +29,38 @@ struct panel {
 
 static const struct panel panels[PLOT_PANELS] = {
 	{48000, 0,       "48 kHz, all legs talking"},
-	{48000, MB_TOPK, "48 kHz, top-3 talk (cfg.topk=3)"},
+	{48000, MB_TOPK, "48 kHz, top-3 talk (cfg.topk=3; aumix: all)"},
 	{16000, 0,       "16 kHz, all legs talking"},
-	{16000, MB_TOPK, "16 kHz, top-3 talk (cfg.topk=3)"},
+	{16000, MB_TOPK, "16 kHz, top-3 talk (cfg.topk=3; aumix: all)"},
 };
+
+
+/* Fixed colour and point type per impl, whatever subset a run measures. */
+static const struct style {
+	const char *impl;
+	const char *color;
+	int pt;
+} styles[] = {
+	{"aumix",  "#9400d3", 1},
+	{"scalar", "#009e73", 2},
+	{"sse2",   "#56b4e9", 4},
+	{"avx2",   "#e69f00", 6},
+	{"avx512", "#d62728", 8},
+	{"neon",   "#cc79a7", 10},
+	{"memcpy", "#0072b2", 12},
+};
+
+
+static const struct style *style_of(const char *impl)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(styles) / sizeof(styles[0]); i++)
+		if (!strcmp(styles[i].impl, impl))
+			return &styles[i];
+
+	return &styles[0];
+}
 
 
 static bool in_panel(const struct mb_result *r, const struct panel *p)
@@ -97,7 +125,8 @@ static int write_script(const char *path, const char *dat, const char *png,
 	fprintf(f, "set terminal %s size 1400,1000\n", term);
 	fprintf(f, "set output '%s'\n", png);
 	fprintf(f, "set multiplot layout 2,2 title \"%s\"\n", title);
-	fprintf(f, "set logscale xy\nset grid\nset key outside right top\n"
+	fprintf(f, "set logscale xy\nset grid\nset key outside right top font \",10\"\n"
+		"set format y \"10^{%%L}\"\n"
 		"set xlabel 'N (legs in the room)'\n"
 		"set ylabel 'ns per participant per frame'\n"
 		"set xrange [1.5:4500]\n");
@@ -107,13 +136,14 @@ static int write_script(const char *path, const char *dat, const char *png,
 
 		fprintf(f, "set title \"%s\"\nplot ", panels[p].title);
 		for (j = 0; j < namec; j++) {
+			const struct style *st = style_of(names[j]);
+
 			if (idx[p][j] < 0)
 				continue;
 			fprintf(f, "%s'%s' index %d using 1:2 with linespoints "
-				"lw 2 title '%s%s'", first ? "" : ", ", dat,
-				idx[p][j], names[j],
-				(panels[p].topk && !strcmp(names[j], "aumix"))
-				? " (all talking)" : "");
+				"lw 2 lc rgb '%s' pt %d title '%s'",
+				first ? "" : ", ", dat, idx[p][j], st->color,
+				st->pt, names[j]);
 			first = false;
 		}
 		fprintf(f, "%s%g with lines dt 2 lc 'black' title "

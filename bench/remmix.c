@@ -139,7 +139,9 @@ static void result_fill(struct mb_result *res, const struct remmix_run *run,
 	res->reps   = (unsigned)ticks;
 	res->frames = run->frames_at[e] - run->frames_at[w];
 	res->ns_tick = (double)(run->cpu_ns[e] - run->cpu_ns[w]) / ticks;
-	res->ns_tick_median = res->ns_tick;
+	res->ns_tick_mean = res->ns_tick;
+	res->ns_tick_p10 = res->ns_tick;
+	res->ns_tick_p90 = res->ns_tick;
 
 	d = malloc(ticks * sizeof(*d));
 	if (!d)
@@ -147,8 +149,8 @@ static void result_fill(struct mb_result *res, const struct remmix_run *run,
 	for (k = 0; k < ticks; k++)
 		d[k] = run->cpu_ns[w + k + 1] - run->cpu_ns[w + k];
 	qsort(d, ticks, sizeof(*d), cmp_u64);
-	res->ns_tick_median = (ticks % 2) ? (double)d[ticks / 2]
-		: 0.5 * ((double)d[ticks / 2 - 1] + (double)d[ticks / 2]);
+	res->ns_tick_p10 = (double)d[ticks / 10];
+	res->ns_tick_p90 = (double)d[ticks * 9 / 10];
 	free(d);
 }
 

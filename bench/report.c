@@ -98,8 +98,9 @@ void report_header(FILE *f, const struct report_info *info)
 	fprintf(f, "frame %d ms; every leg talks (speech-like, some loud, "
 		"gains off unity, limiter on); topk=%d: only the %d loudest "
 		"contribute\n", MB_PTIME_MS, MB_TOPK, MB_TOPK);
-	fprintf(f, "kernels/memcpy: best of %u x %.0f ms (wall, "
-		"CLOCK_MONOTONIC); aumix: CPU time of its thread "
+	fprintf(f, "kernels, memcpy: median of every tick timed with "
+		"CLOCK_MONOTONIC, %u interleaved repetitions x ~%.0f ms;\n"
+		"aumix: mean CPU time per tick of its own thread "
 		"(CLOCK_THREAD_CPUTIME_ID)\n", info->reps,
 		info->batch_s * 1e3);
 	fprintf(f, "clock pair overhead %.0f ns, subtracted from every "
@@ -146,14 +147,21 @@ void report_row(FILE *f, bool json, const struct mb_result *r,
 			return;
 		}
 		fprintf(f, ", \"ns_per_participant_frame\": %.3f, "
-			"\"ns_per_participant_frame_median\": %.3f, "
+			"\"ns_per_participant_frame_mean\": %.3f, "
+			"\"ns_per_participant_frame_p10\": %.3f, "
+			"\"ns_per_participant_frame_p90\": %.3f, "
 			"\"us_per_tick\": %.3f, \"core_pct\": %.5f, "
 			"\"ticks\": %llu, \"reps\": %u, "
 			"\"timing\": \"%s\"",
-			ns_part(r), r->ns_tick_median / r->n, r->ns_tick / 1e3,
-			100.0 * r->ns_tick / TICK_BUDGET_NS,
+			ns_part(r), r->ns_tick_mean / r->n,
+			r->ns_tick_p10 / r->n, r->ns_tick_p90 / r->n,
+			r->ns_tick / 1e3, 100.0 * r->ns_tick / TICK_BUDGET_NS,
 			(unsigned long long)r->ticks, r->reps,
-			is_aumix ? "thread_cputime_mean" : "monotonic_min");
+			is_aumix ? "thread_cputime_mean"
+				 : "monotonic_median_tick");
+		if (!is_aumix)
+			fprintf(f, ", \"ns_per_participant_frame_best_rep\": "
+				"%.3f", r->ns_tick_best_rep / r->n);
 		if (!isnan(vs_mem))
 			fprintf(f, ", \"vs_memcpy\": %.3f", vs_mem);
 		if (!isnan(aumix_over))
