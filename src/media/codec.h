@@ -45,11 +45,22 @@ enum { CODEC_MAX_PAYLOAD = 1500 };
 
 struct rxchain;
 
+/*
+ * Notes for the media engine (codec chains):
+ * - room_srate must be an integer multiple (<= 6x) of 8 and 16 kHz, or
+ *   equal: 48000 and 16000 work for every codec. Opus runs at the room
+ *   rate itself; G.722 (16k) and G.711 (8k) go through resamp.c.
+ * - Algorithmic delay tx+rx, without jitter buffer: Opus ~6.5 ms, G.722
+ *   ~2-4 ms, G.711 ~4 ms (resampler FIR). The jitter buffer adds its
+ *   target (>= jb_min_ms; 3 x jitter + packet + frame).
+ * - No allocation in rxchain_put/get or txchain_put/pull; alloc and
+ *   set_fmt allocate. One thread per object; no libre calls inside.
+ */
 struct rx_cfg {
 	uint32_t room_srate;   /**< mixer rate                               */
 	uint32_t room_ptime;   /**< mixer frame in ms (20)                   */
 	uint32_t jb_min_ms;    /**< adaptive playout delay bounds            */
-	uint32_t jb_max_ms;
+	uint32_t jb_max_ms;    /**< (0: 40 and 200 ms)                       */
 };
 
 struct rx_stats {

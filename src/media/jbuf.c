@@ -548,6 +548,19 @@ enum jitbuf_res jitbuf_get(struct jitbuf *jb, struct jitbuf_out *out,
 }
 
 
+void jitbuf_skip_undo(struct jitbuf *jb, uint32_t dur)
+{
+	if (!jb)
+		return;
+
+	if (jb->st.skipped)
+		--jb->st.skipped;
+	jb->depth_q += (int64_t)dur << EMA_SHIFT;
+	/* no hold time: the next packet may be skipped instead */
+	jb->since_corr = ms_to_ts(jb, DRIFT_HOLD_MS);
+}
+
+
 bool jitbuf_playing(const struct jitbuf *jb)
 {
 	return jb && jb->state == JB_PLAYING;

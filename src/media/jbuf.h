@@ -83,6 +83,13 @@ int  jitbuf_put(struct jitbuf *jb, uint32_t ssrc, uint16_t seq, uint32_t ts,
 enum jitbuf_res jitbuf_get(struct jitbuf *jb, struct jitbuf_out *out,
 		       uint64_t now_us);
 
+/**
+ * The consumer played a packet flagged drop after all (it was loud; a
+ * skip is less audible in a pause): undo the skip's accounting; the
+ * buffer asks again on one of the next packets.
+ */
+void jitbuf_skip_undo(struct jitbuf *jb, uint32_t dur);
+
 /** true once playout started and not yet idle again */
 bool jitbuf_playing(const struct jitbuf *jb);
 

@@ -8,6 +8,7 @@
  * nothing (the leg goes quiet and rxchain_get() reports false).
  */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "media/codec_priv.h"
@@ -20,6 +21,8 @@ enum {
 	FIFO_SIZE       = 16384,  /* 340 ms at 48 kHz: a packet + a frame,
 				     and old-codec audio at a switch   */
 	GET_GUARD       = 2 * JITBUF_SLOTS,
+	DROP_QUIET_RMS  = 512,    /* -36 dBov: a drift skip is inaudible  */
+	DROP_DEFER_MAX  = 150,    /* packets (3 s at 20 ms), then force   */
 	JB_MIN_DEFAULT  = 40,
 	JB_MAX_DEFAULT  = 200,
 };
@@ -41,6 +44,7 @@ struct rxchain {
 
 	uint64_t conceal_run;    /* codec samples concealed in a row      */
 	bool was_live;           /* last rxchain_get() returned audio     */
+	unsigned drop_deferred;  /* drift skips postponed (loud packets)  */
 	uint64_t plc_frames, fec_frames, invalid;
 };
 
@@ -143,6 +147,18 @@ static bool conceal(struct rxchain *rx, uint32_t dur, bool keep_timing)
 }
 
 
+static uint32_t pcm_rms(const int16_t *v, size_t n)
+{
+	uint64_t e = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		e += (uint64_t)((int32_t)v[i] * v[i]);
+
+	return n ? (uint32_t)sqrt((double)(e / n)) : 0;
+}
+
+
 static void decode_pkt(struct rxchain *rx, const struct jitbuf_out *out)
 {
 	int n;
@@ -157,8 +173,21 @@ static void decode_pkt(struct rxchain *rx, const struct jitbuf_out *out)
 	}
 
 	rx->conceal_run = 0;
-	if (!out->drop)
-		emit(rx, rx->pcm, (size_t)n, true);
+
+	if (out->drop) {
+		/* drift skip: cut in a pause if one comes within ~3 s */
+		if (rx->drop_deferred < DROP_DEFER_MAX &&
+		    pcm_rms(rx->pcm, (size_t)n) > DROP_QUIET_RMS) {
+			++rx->drop_deferred;
+			jitbuf_skip_undo(rx->jb, out->dur);
+		}
+		else {
+			rx->drop_deferred = 0;
+			return;
+		}
+	}
+
+	emit(rx, rx->pcm, (size_t)n, true);
 }
 
 

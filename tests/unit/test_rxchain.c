@@ -432,6 +432,95 @@ static void test_rx_set_fmt_keeps_playing(void **state)
 }
 
 
+/*
+ * Sender clock 1 % fast, 1 s tone bursts with 1 s pauses, 60 s: the
+ * buffer sheds the surplus 600 ms, all of it in the pauses (no burst is
+ * cut short) and the delay stays bounded.
+ */
+static void test_rx_drift_skips_in_pauses(void **state)
+{
+	const struct rx_cfg cfg = {48000, 20, 40, 200};
+	const unsigned seconds = 60, frames = seconds * 50;
+	struct codec_fmt fmt;
+	struct txchain *tx;
+	struct rxchain *rx;
+	int16_t in[960], out[960];
+	uint8_t buf[CODEC_MAX_PAYLOAD];
+	struct rx_stats st;
+	double phase = 0, t_send = 0;
+	uint64_t now;
+	uint32_t ts = 0, max_delay = 0;
+	unsigned k, i, sent = 0, bursts = 0, short_bursts = 0;
+	long pos = 0, start = -1, last = -1;
+	(void)state;
+
+	codec_fmt_default(&fmt, CODEC_PCMU);
+	assert_int_equal(0, txchain_alloc(&tx, &fmt, 48000, 20, 5));
+	assert_int_equal(0, rxchain_alloc(&rx, &fmt, &cfg));
+
+	/* the receiver ticks every 20 ms; the sender every 19.8 ms */
+	for (k = 0; k < frames; k++) {
+		now = (uint64_t)k * 20000;
+
+		while (t_send <= (double)now && sent < frames + frames / 100) {
+			size_t len;
+			uint32_t inc;
+			const bool on = (sent / 50) % 2 == 0;
+
+			for (i = 0; i < 960; i++) {
+				in[i] = on ? (int16_t)lrint(TONE_AMP *
+							    sin(phase)) : 0;
+				phase += 2 * M_PI * TONE_HZ / 48000;
+			}
+			assert_int_equal(0, txchain_put(tx, in, buf,
+							sizeof(buf), &len,
+							&inc));
+			assert_int_equal(0, rxchain_put(rx, 5, (uint16_t)sent,
+							ts, false, buf, len,
+							(uint64_t)t_send));
+			ts += inc;
+			++sent;
+			t_send += 20000 / 1.01;
+		}
+
+		(void)rxchain_get(rx, out, now);
+		rxchain_stats(rx, &st);
+		if (k > 50 && st.delay_ms > max_delay)
+			max_delay = st.delay_ms;
+
+		/* each burst's length in samples at the output: from its
+		   first to its last loud sample (10 ms quiet ends it) */
+		for (i = 0; i < 960; i++, pos++) {
+			if (abs(out[i]) > TONE_AMP / 4) {
+				if (start < 0)
+					start = pos;
+				last = pos;
+			}
+			else if (start >= 0 && pos - last > 480) {
+				++bursts;
+				/* 48000 samples sent; a lost 20 ms = 47040 */
+				if (last - start + 1 < 47500)
+					++short_bursts;
+				start = -1;
+			}
+		}
+	}
+
+	rxchain_stats(rx, &st);
+	/* 1 % of 60 s = 600 ms = 30 packets to shed */
+	assert_true(st.skipped >= 25);
+	assert_true(st.skipped <= 32);
+	assert_int_equal(0, st.lost);
+	assert_int_equal(0, st.underruns);
+	assert_true(max_delay <= 100);
+	assert_true(bursts >= 28);
+	assert_int_equal(0, short_bursts);
+
+	txchain_free(tx);
+	rxchain_free(rx);
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -441,6 +530,7 @@ int main(void)
 		cmocka_unit_test(test_rx_opus_fec),
 		cmocka_unit_test(test_rx_ssrc_change_and_stats),
 		cmocka_unit_test(test_rx_set_fmt_keeps_playing),
+		cmocka_unit_test(test_rx_drift_skips_in_pauses),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
