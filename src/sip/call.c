@@ -64,6 +64,12 @@ struct call {
 	bool     we_refresh;
 	bool     peer_allows_update;
 	struct sip_request *req_upd; /* our refreshing UPDATE              */
+
+	/* answer delay (env->answer_delay_ms) */
+	struct tmr tmr_answer;
+	struct mbuf *desc;           /* the SDP for the pending 200 OK     */
+	char     hdrs[160];          /* its session timer headers          */
+	bool     has_offer;          /* the INVITE carried SDP             */
 };
 
 
@@ -102,7 +108,9 @@ static void destructor(void *arg)
 	struct call *call = arg;
 
 	tmr_cancel(&call->tmr_st);
+	tmr_cancel(&call->tmr_answer);
 	list_unlink(&call->le);
+	mem_deref(call->desc);
 	mem_deref(call->req_upd);
 
 	/* a sipsess that is not yet terminated answers or BYEs by itself */
@@ -527,6 +535,50 @@ static bool require_unsupported(const struct sip_msg *msg, char *buf,
 }
 
 
+/* The 200 OK is out: timers and (with an offer in the INVITE) media. */
+static int call_answered(struct call *call)
+{
+	int err;
+
+	st_start(call);
+
+	if (call->has_offer && call->env->me) {
+		err = media_start(call);
+		if (err) {
+			call_hangup(call, "media could not start");
+			return err;
+		}
+	}
+
+	return 0;
+}
+
+
+static void answer_tmr_handler(void *arg)
+{
+	struct call *call = arg;
+	int err;
+
+	err = sipsess_answer(call->sess, 200, "OK", call->desc,
+			     "Allow: " CALL_ALLOW "\r\n"
+			     "Supported: " CALL_SUPPORTED "\r\n"
+			     "%s", call->hdrs);
+	call->desc = mem_deref(call->desc);
+	if (err) {
+		warning("sip: room %s leg %u: 200 OK not sent (%m)\n",
+			call->number, call->leg_id, err);
+		call_hangup(call, "answer failed");
+		return;
+	}
+
+	info("sip: room %s leg %u: answered 200%s%s\n", call->number,
+	     call->leg_id, call->has_offer ? "" : " (late offer)",
+	     call->se ? " with session timer" : "");
+
+	(void)call_answered(call);
+}
+
+
 int call_incoming(struct call_env *env, const struct sip_msg *msg,
 		  struct room *room)
 {
@@ -538,6 +590,7 @@ int call_incoming(struct call_env *env, const struct sip_msg *msg,
 	uint32_t se, min_se_req;
 	bool has_offer, peer_timer;
 	const char *why = NULL;
+	uint32_t delay;
 	int err;
 
 	if (!env || !msg || !room)
@@ -720,38 +773,44 @@ int call_incoming(struct call_env *env, const struct sip_msg *msg,
 	   INVITE server transaction itself */
 	(void)sip_reply(env->sip, msg, 100, "Trying");
 
-	err = sipsess_accept(&call->sess, env->sock, msg, 200, "OK",
-			     call->number, "application/sdp", desc,
+	/* with an answer delay the INVITE rings first, so a CANCEL can
+	   still end it (487, leg and sockets freed by close_handler) */
+	delay = env->answer_delay_ms;
+	err = sipsess_accept(&call->sess, env->sock, msg,
+			     delay ? 180 : 200, delay ? "Ringing" : "OK",
+			     call->number, "application/sdp",
+			     delay ? NULL : desc,
 			     NULL, NULL, false,
 			     offer_handler, answer_handler, estab_handler,
 			     NULL, NULL, close_handler, call,
 			     "Allow: " CALL_ALLOW "\r\n"
 			     "Supported: " CALL_SUPPORTED "\r\n"
-			     "%s", buf);
+			     "%s", delay ? "" : buf);
 	if (err) {
 		why = "sipsess_accept";
 		goto fail500;
 	}
-	desc = mem_deref(desc);
 
 	list_append(&env->calls, &call->le, call);
+	call->has_offer = has_offer;
 
+	if (delay) {
+		call->desc = desc;
+		str_ncpy(call->hdrs, buf, sizeof(call->hdrs));
+		tmr_start(&call->tmr_answer, delay, answer_tmr_handler, call);
+		info("sip: INVITE %r from %J: room %s leg %u ringing,"
+		     " answer in %u ms\n", &msg->ruri, &msg->src,
+		     call->number, call->leg_id, delay);
+		return 0;
+	}
+
+	mem_deref(desc);
 	info("sip: INVITE %r from %J: room %s leg %u answered 200%s%s\n",
 	     &msg->ruri, &msg->src, call->number, call->leg_id,
 	     has_offer ? "" : " (late offer)",
 	     call->se ? " with session timer" : "");
 
-	st_start(call);
-
-	if (has_offer && env->me) {
-		err = media_start(call);
-		if (err) {
-			call_hangup(call, "media could not start");
-			return err;
-		}
-	}
-
-	return 0;
+	return call_answered(call);
 
  fail500:
 	re_snprintf(remote, sizeof(remote), "%s failed (%m)", why, err);

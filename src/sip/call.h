@@ -25,6 +25,7 @@ struct call_env {
 	struct sdpneg_prefs prefs;
 	struct list calls;           /**< struct call, oldest first          */
 	uint32_t min_se;             /**< our RFC 4028 Min-SE, s             */
+	uint32_t answer_delay_ms;    /**< ring (180) this long first, 0 = no */
 };
 
 /** Methods we implement (Allow header). */

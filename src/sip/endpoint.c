@@ -134,7 +134,7 @@ static void conn_handler(const struct sip_msg *msg, void *arg)
 {
 	struct endpoint *ep = arg;
 	struct room *room = NULL;
-	char number[64], hdrs[64], why[96];
+	char number[64], hdrs[64], why[128];
 	int err;
 
 	if (ep->closing) {
@@ -142,6 +142,17 @@ static void conn_handler(const struct sip_msg *msg, void *arg)
 			    EP_RETRY_AFTER);
 		call_reject(ep->env.sip, msg, 503, "Service Unavailable",
 			    hdrs, "shutting down");
+		return;
+	}
+
+	/* RFC 3261 18.3: over UDP a body shorter than Content-Length is
+	   a truncated datagram, answer 400 (libre 1.1 passes it on) */
+	if (msg->tp == SIP_TRANSP_UDP && pl_isset(&msg->clen) &&
+	    pl_u32(&msg->clen) > mbuf_get_left(msg->mb)) {
+		re_snprintf(why, sizeof(why), "Content-Length %u exceeds the"
+			    " %zu bytes of body received", pl_u32(&msg->clen),
+			    mbuf_get_left(msg->mb));
+		call_reject(ep->env.sip, msg, 400, "Bad Request", NULL, why);
 		return;
 	}
 
@@ -361,6 +372,13 @@ int endpoint_laddr(const struct endpoint *ep, enum sip_transp tp,
 		return EINVAL;
 
 	return sip_transp_laddr(ep->env.sip, laddr, tp, NULL);
+}
+
+
+void endpoint_set_answer_delay(struct endpoint *ep, uint32_t ms)
+{
+	if (ep)
+		ep->env.answer_delay_ms = ms;
 }
 
 

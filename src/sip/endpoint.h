@@ -30,6 +30,8 @@ void endpoint_shutdown(struct endpoint *ep, endpoint_done_h *doneh, void *arg);
 /** Bound address of the first transport of type tp (tests: port 0). */
 int  endpoint_laddr(const struct endpoint *ep, enum sip_transp tp,
 		    struct sa *laddr);
+/** Ring (180) for ms before the 200 OK; 0 (default) answers at once. */
+void endpoint_set_answer_delay(struct endpoint *ep, uint32_t ms);
 /** Dialogs currently up or being set up. */
 uint32_t endpoint_call_count(const struct endpoint *ep);
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <setjmp.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include <re.h>
@@ -30,6 +31,7 @@ struct uac {
 	uint16_t scode;           /* last final response seen           */
 	bool     answered;        /* 2xx with SDP (answer handler)      */
 	bool     got_offer;       /* 2xx carried an offer (late offer)  */
+	bool     ringing;         /* 180 seen                           */
 	bool     estab;
 	bool     closed;
 	int      close_err;
@@ -46,6 +48,8 @@ struct fixture {
 	struct media_engine *me;
 	struct endpoint *ep;
 	struct sa ep_udp;
+	struct sa ep_tcp;
+	bool use_tcp;
 
 	struct sip *csip;         /* the phone */
 	struct sipsess_sock *csock;
@@ -54,10 +58,14 @@ struct fixture {
 	char log[LOG_MAX];
 	size_t loglen;
 
+	char trace[LOG_MAX];      /* what the phone received */
+	size_t tracelen;
+
 	bool shutdown_done;
 };
 
-static struct fixture *g_fix;   /* for the media event handler */
+static struct fixture *g_fix;   /* for the trace handler */
+static unsigned g_rtp_timeout_s = 30;
 
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -85,6 +93,25 @@ static void log_handler(enum log_level level, const char *line, void *arg)
 		memcpy(f->log + f->loglen, line, n + 1);
 		f->loglen += n;
 	}
+}
+
+
+static void trace_handler(bool tx, enum sip_transp tp, const struct sa *src,
+			  const struct sa *dst, const uint8_t *pkt, size_t len,
+			  void *arg)
+{
+	struct fixture *f = g_fix;
+	(void)tp;
+	(void)src;
+	(void)dst;
+	(void)arg;
+
+	if (!f || tx || f->tracelen + len + 1 >= sizeof(f->trace))
+		return;
+
+	memcpy(f->trace + f->tracelen, pkt, len);
+	f->tracelen += len;
+	f->trace[f->tracelen] = '\0';
 }
 
 
@@ -200,6 +227,15 @@ static int uac_answer_h(const struct sip_msg *msg, void *arg)
 }
 
 
+static void uac_progr_h(const struct sip_msg *msg, void *arg)
+{
+	struct uac *u = arg;
+
+	if (msg->scode == 180)
+		u->ringing = true;
+}
+
+
 static void uac_estab_h(const struct sip_msg *msg, void *arg)
 {
 	struct uac *u = arg;
@@ -236,13 +272,18 @@ static int uac_call(struct fixture *f, struct uac *u, const char *user,
 	int err;
 
 	memset(u, 0, sizeof(*u));
-	re_snprintf(to, sizeof(to), "sip:%s@%J", user, &f->ep_udp);
+	if (f->use_tcp)
+		re_snprintf(to, sizeof(to), "sip:%s@%J;transport=tcp", user,
+			    &f->ep_tcp);
+	else
+		re_snprintf(to, sizeof(to), "sip:%s@%J", user, &f->ep_udp);
 	re_snprintf(from, sizeof(from), "sip:phone@%J", &f->caddr);
 
 	err = sipsess_connect(&u->sess, f->csock, to, "Phone", from, "phone",
 			      NULL, 0, "application/sdp", desc,
 			      NULL, NULL, false,
-			      uac_offer_h, uac_answer_h, NULL, uac_estab_h,
+			      uac_offer_h, uac_answer_h, uac_progr_h,
+			      uac_estab_h,
 			      NULL, NULL, uac_close_h, u,
 			      "%s", hdrs ? hdrs : "");
 	mem_deref(desc);
@@ -354,8 +395,10 @@ static int setup(void **state)
 		snprintf(conf, sizeof(conf),
 			 "sip_listen 127.0.0.1:5060\n"
 			 "media_workers 1\n"
+			 "rtp_timeout %u\n"
 			 "rtp_port_min %u\nrtp_port_max %u\n"
-			 "codecs opus,G722,PCMU,PCMA\n", base, base + 39);
+			 "codecs opus,G722,PCMU,PCMA\n", g_rtp_timeout_s,
+			 base, base + 39);
 		write_file(f->dir, "chorus.conf", conf);
 	}
 	write_file(f->dir, "rooms.conf",
@@ -364,6 +407,7 @@ static int setup(void **state)
 		   "auto_create dddd\n"
 		   "auto_max_legs 5\n");
 
+	g_fix = f;
 	log_set_level(LOG_LVL_DEBUG);
 	log_set_handler(log_handler, f);
 
@@ -372,9 +416,9 @@ static int setup(void **state)
 
 	/* any free port: the phone learns it from the endpoint */
 	str_ncpy(f->cfg->sip_listen, "127.0.0.1:0", sizeof(f->cfg->sip_listen));
-	f->cfg->sip_tcp = false;
+	f->cfg->sip_udp = true;
+	f->cfg->sip_tcp = true;
 
-	g_fix = f;
 	if (media_engine_alloc(&f->me, &f->cfg->media, on_media_event, f))
 		return -1;
 	if (registry_alloc(&f->reg, f->cfg, f->me))
@@ -382,6 +426,8 @@ static int setup(void **state)
 	if (endpoint_alloc(&f->ep, f->cfg, f->reg, f->me))
 		return -1;
 	if (endpoint_laddr(f->ep, SIP_TRANSP_UDP, &f->ep_udp))
+		return -1;
+	if (endpoint_laddr(f->ep, SIP_TRANSP_TCP, &f->ep_tcp))
 		return -1;
 
 	/* the phone */
@@ -392,6 +438,14 @@ static int setup(void **state)
 		return -1;
 	if (sip_transp_laddr(f->csip, &f->caddr, SIP_TRANSP_UDP, NULL))
 		return -1;
+	{
+		struct sa tcp;
+
+		sa_set_str(&tcp, "127.0.0.1", 0);
+		if (sip_transp_add(f->csip, SIP_TRANSP_TCP, &tcp))
+			return -1;
+	}
+	sip_set_trace_handler(f->csip, trace_handler);
 	if (sipsess_listen(&f->csock, f->csip, 32, NULL, NULL))
 		return -1;
 
@@ -772,6 +826,230 @@ static void shutdown_byes_calls_and_refuses_503(void **state)
 }
 
 
+static bool uac_ringing(void *arg)
+{
+	return ((struct uac *)arg)->ringing;
+}
+
+
+static unsigned open_fds(void)
+{
+	unsigned n = 0;
+
+	/* bounded: the fd numbers a test process uses */
+	for (int fd = 0; fd < 1024; fd++)
+		if (fcntl(fd, F_GETFD) != -1)
+			++n;
+
+	return n;
+}
+
+
+static unsigned g_fds;
+
+static bool fds_back(void *arg)
+{
+	(void)arg;
+
+	return open_fds() == g_fds;
+}
+
+
+static bool nothing_left(void *arg)
+{
+	struct fixture *f = arg;
+
+	return endpoint_call_count(f->ep) == 0 &&
+		registry_leg_count(f->reg) == 0;
+}
+
+
+static void answer_delay_rings_and_cancel_leaves_nothing(void **state)
+{
+	struct fixture *f = *state;
+	unsigned fds;
+	struct uac u;
+
+	endpoint_set_answer_delay(f->ep, 300);
+	fds = open_fds();
+
+	/* rings, then answers */
+	uac_call_wait(f, &u, "1000", offer_pcmu, NULL);
+	assert_true(u.ringing);
+	assert_true(u.estab);
+	assert_has(u.sdp, " RTP/AVP 0 101\r\n");
+	uac_bye(&u);
+	assert_true(run_until(nothing_left, f, WAIT_MS));
+
+	/* CANCEL while ringing: 487, no leg, no sockets */
+	assert_int_equal(0, uac_call(f, &u, "1000", offer_pcmu, NULL));
+	assert_true(run_until(uac_ringing, &u, WAIT_MS));
+	assert_int_equal(1, registry_leg_count(f->reg));
+	assert_true(open_fds() > fds);      /* the RTP/RTCP pair */
+
+	f->tracelen = 0;
+	uac_bye(&u);                        /* before the 200: CANCEL */
+	assert_true(run_until(nothing_left, f, WAIT_MS));
+	(void)run_until(NULL, NULL, 100);
+	assert_has(f->trace, "SIP/2.0 487 Request Terminated");
+	assert_has(f->log, "left: cancelled or BYE");
+	/* the first call's sockets are closed by the media worker, a
+	   moment after its leg left: wait (bounded) for the count */
+	g_fds = fds;
+	(void)run_until(fds_back, NULL, WAIT_MS);
+	assert_int_equal(fds, open_fds());
+}
+
+
+static void rtp_timeout_sends_bye(void **state)
+{
+	struct fixture *f = *state;
+	struct uac u;
+
+	/* rtp_timeout is 1 s here and the phone never sends RTP */
+	uac_call_wait(f, &u, "1000", offer_pcmu, NULL);
+	assert_true(u.estab);
+
+	assert_true(run_until(uac_closed, &u, 4000));
+	assert_true(u.closed_by_bye);
+	assert_has(f->log, "no RTP/RTCP for 1000 ms, sending BYE");
+	assert_true(run_until(nothing_left, f, WAIT_MS));
+}
+
+
+static int setup_rtp_timeout(void **state)
+{
+	int err;
+
+	g_rtp_timeout_s = 1;
+	err = setup(state);
+	g_rtp_timeout_s = 30;
+
+	return err;
+}
+
+
+static void invite_over_tcp(void **state)
+{
+	struct fixture *f = *state;
+	struct uac u;
+
+	f->use_tcp = true;
+	uac_call_wait(f, &u, "1000", offer_pcmu, NULL);
+
+	assert_true(u.estab);
+	assert_has(u.raw, "SIP/2.0 200 OK\r\n");
+	assert_has(u.raw, ";transport=tcp>");
+	assert_has(u.raw, "Via: SIP/2.0/TCP ");
+
+	uac_bye(&u);
+	assert_true(run_until(nothing_left, f, WAIT_MS));
+}
+
+
+static bool uac_got_offer(void *arg)
+{
+	return ((struct uac *)arg)->got_offer;
+}
+
+
+static void reinvite_without_sdp_takes_answer_from_ack(void **state)
+{
+	struct fixture *f = *state;
+	const struct sdpneg_result *neg;
+	struct call *call;
+	struct uac u;
+
+	uac_call_wait(f, &u, "1000", offer_pcmu, NULL);
+	assert_true(u.estab);
+	call = server_call(f, "1000");
+	assert_non_null(call);
+
+	u.got_offer = false;
+	u.answer_sdp = OFFER_HEAD "m=audio 7030 RTP/AVP 8\r\na=sendrecv\r\n";
+	assert_int_equal(0, sipsess_modify(u.sess, NULL));
+	assert_true(run_until(uac_got_offer, &u, WAIT_MS));
+	(void)run_until(NULL, NULL, 100);     /* the ACK reaches chorus */
+
+	neg = call_media(call);
+	assert_non_null(neg);
+	assert_int_equal(CODEC_PCMA, neg->codec.id);
+	assert_int_equal(7030, sa_port(&neg->raddr_rtp));
+	assert_has(f->log, "media updated: PCMA");
+
+	uac_bye(&u);
+	assert_true(run_until(nothing_left, f, WAIT_MS));
+}
+
+
+struct rawudp {
+	struct udp_sock *us;
+	char rx[RAW_MAX];
+	bool got;
+};
+
+
+static void rawudp_recv(const struct sa *src, struct mbuf *mb, void *arg)
+{
+	struct rawudp *r = arg;
+	size_t n = MIN(mbuf_get_left(mb), (size_t)RAW_MAX - 1);
+	(void)src;
+
+	/* skip the 100 Trying, keep the final answer */
+	if (n > 12 && !memcmp(mbuf_buf(mb), "SIP/2.0 100 ", 12))
+		return;
+
+	memcpy(r->rx, mbuf_buf(mb), n);
+	r->rx[n] = '\0';
+	r->got = true;
+}
+
+
+static bool rawudp_got(void *arg)
+{
+	return ((struct rawudp *)arg)->got;
+}
+
+
+static void udp_content_length_beyond_datagram_is_400(void **state)
+{
+	struct fixture *f = *state;
+	struct rawudp r;
+	struct sa laddr;
+	struct mbuf *mb;
+	const char *sdp = OFFER_HEAD "m=audio 7000 RTP/AVP 0\r\n";
+
+	memset(&r, 0, sizeof(r));
+	sa_set_str(&laddr, "127.0.0.1", 0);
+	assert_int_equal(0, udp_listen(&r.us, &laddr, rawudp_recv, &r));
+	assert_int_equal(0, udp_local_get(r.us, &laddr));
+
+	mb = mbuf_alloc(1024);
+	assert_non_null(mb);
+	assert_int_equal(0, mbuf_printf(mb,
+		"INVITE sip:1000@%J SIP/2.0\r\n"
+		"Via: SIP/2.0/UDP %J;branch=z9hG4bKlong1;rport\r\n"
+		"Max-Forwards: 70\r\n"
+		"From: <sip:raw@%J>;tag=r1\r\n"
+		"To: <sip:1000@%J>\r\n"
+		"Call-ID: clen-test-1\r\n"
+		"CSeq: 1 INVITE\r\n"
+		"Contact: <sip:raw@%J>\r\n"
+		"Content-Type: application/sdp\r\n"
+		"Content-Length: 4000\r\n"
+		"\r\n%s", &f->ep_udp, &laddr, &laddr, &f->ep_udp, &laddr, sdp));
+	mb->pos = 0;
+	assert_int_equal(0, udp_send(r.us, &f->ep_udp, mb));
+	mem_deref(mb);
+
+	assert_true(run_until(rawudp_got, &r, WAIT_MS));
+	assert_has(r.rx, "SIP/2.0 400 Bad Request\r\n");
+	assert_has(f->log, "rejected 400: Content-Length 4000 exceeds");
+	assert_int_equal(0, registry_leg_count(f->reg));
+	mem_deref(r.us);
+}
+
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -816,6 +1094,19 @@ int main(void)
 			setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			shutdown_byes_calls_and_refuses_503, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			answer_delay_rings_and_cancel_leaves_nothing,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			rtp_timeout_sends_bye, setup_rtp_timeout, teardown),
+		cmocka_unit_test_setup_teardown(
+			invite_over_tcp, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			reinvite_without_sdp_takes_answer_from_ack,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			udp_content_length_beyond_datagram_is_400,
+			setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
