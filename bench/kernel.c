@@ -23,7 +23,14 @@ enum {
 	KERN_MIN_BATCH = 3,      /* ticks per repetition, at least           */
 	KERN_MAX_BATCH = 200000, /* bounds the per-tick record             */
 	KERN_CAL_TICKS = 3,
+	KERN_CAL_TICKS_MEMCPY = 64,
+	KERN_MAX_GROUP = 4096,
 };
+
+/* A memcpy of a small room takes less than the clock's own jitter, so the
+ * floor times back-to-back groups of ticks lasting at least this long
+ * (refilled once per group; such rooms stay in L1 anyway). */
+static const double KERN_MIN_INTERVAL_NS = 2000.0;
 
 /* One implementation under test: a mixer, or the memcpy floor. */
 struct impl {
@@ -33,6 +40,7 @@ struct impl {
 	uint64_t tick;           /* signal position                          */
 	uint64_t timed_ticks;
 	uint64_t batch;          /* ticks per repetition                     */
+	unsigned group;          /* ticks per timed interval                 */
 	double rep_ns[KERN_MAX_REPS];
 	float *tick_ns;          /* every timed tick, all repetitions        */
 	uint64_t sink;           /* keeps the memcpy result observable       */
@@ -70,15 +78,15 @@ static void memcpy_tick(struct impl *im, const struct point *pt)
 }
 
 
-/* Run `ticks` ticks; returns the nanoseconds spent inside the ticks and,
- * if rec is set, stores each tick's time there. */
+/* Run `ticks` ticks (a multiple of im->group); returns the nanoseconds
+ * spent inside the ticks and, if rec is set, stores each tick's time. */
 static double impl_run(struct impl *im, const struct point *pt,
 		       uint64_t ticks, double ovh_ns, float *rec)
 {
 	double ns = 0.0;
-	uint64_t k;
+	uint64_t k, g;
 
-	for (k = 0; k < ticks; k++) {
+	for (k = 0; k < ticks; k += im->group) {
 		uint64_t t0, t1;
 		double d;
 
@@ -88,16 +96,18 @@ static double impl_run(struct impl *im, const struct point *pt,
 		if (im->mix)
 			mix_tick(im->mix);
 		else
-			memcpy_tick(im, pt);
+			for (g = 0; g < im->group; g++)
+				memcpy_tick(im, pt);
 		t1 = mb_now_ns();
 
 		d = (double)(t1 - t0) - ovh_ns;
 		if (d < 0.0)
 			d = 0.0;
 		ns += d;
-		if (rec)
-			rec[k] = (float)d;
-		++im->tick;
+		d /= im->group;
+		for (g = 0; g < im->group && rec; g++)
+			rec[k + g] = (float)d;
+		im->tick += im->group;
 
 		if (!im->mix)
 			im->sink += (uint16_t)im->out[(k * 7) %
@@ -117,6 +127,7 @@ static int impl_setup(struct impl *im, const struct point *pt, int isa,
 	int err;
 
 	memset(im, 0, sizeof(*im));
+	im->group = 1;
 
 	if (isa < 0) {
 		/* round up so aligned_alloc gets a multiple of the alignment */
@@ -219,29 +230,25 @@ static void result_fill(struct mb_result *r, struct impl *im,
 }
 
 
-int kern_point(struct mb_result *res, const int *isas, size_t nisa,
-	       uint32_t n, uint32_t rate, uint32_t topk,
+int kern_point(struct mb_result *res, const struct sigbank *sb,
+	       const int *isas, size_t nisa, uint32_t n, uint32_t topk,
 	       const struct kern_opts *opt)
 {
 	struct impl impls[KERN_MAX_IMPLS];
-	struct sigbank *sb = NULL;
+	const uint32_t rate = sigbank_rate(sb);
 	struct point pt;
 	const size_t nimpl = nisa + 1;
 	unsigned reps, r;
 	size_t i;
 	int err;
 
-	if (!res || !opt || !n || nimpl > KERN_MAX_IMPLS)
+	if (!res || !sb || !opt || !n || nimpl > KERN_MAX_IMPLS)
 		return EINVAL;
 
 	reps = opt->reps < 1 ? 1 : opt->reps > KERN_MAX_REPS ? KERN_MAX_REPS
 		: opt->reps;
 
 	memset(impls, 0, sizeof(impls));
-
-	err = sigbank_alloc(&sb, rate);
-	if (err)
-		return err;
 
 	pt.sb = sb;
 	pt.n  = n;
@@ -272,18 +279,28 @@ int kern_point(struct mb_result *res, const int *isas, size_t nisa,
 	 * implementation's batch so one repetition takes about batch_s. */
 	for (i = 0; i < nimpl; i++) {
 		struct impl *im = &impls[i];
+		const unsigned cal = im->mix ? KERN_CAL_TICKS
+					     : KERN_CAL_TICKS_MEMCPY;
 		double ns;
 
 		impl_run(im, &pt, opt->warm_ticks, opt->clock_ovh_ns, NULL);
-		ns = impl_run(im, &pt, KERN_CAL_TICKS, opt->clock_ovh_ns,
-			      NULL) / KERN_CAL_TICKS;
+		ns = impl_run(im, &pt, cal, opt->clock_ovh_ns, NULL) / cal;
 
-		im->batch = (uint64_t)(opt->batch_s * 1e9 / (ns > 1.0 ? ns
-							       : 1.0));
+		if (ns < 1.0)
+			ns = 1.0;
+		if (!im->mix && ns < KERN_MIN_INTERVAL_NS) {
+			im->group = (unsigned)(KERN_MIN_INTERVAL_NS / ns) + 1;
+			if (im->group > KERN_MAX_GROUP)
+				im->group = KERN_MAX_GROUP;
+		}
+
+		im->batch = (uint64_t)(opt->batch_s * 1e9 / ns);
 		if (im->batch < KERN_MIN_BATCH)
 			im->batch = KERN_MIN_BATCH;
 		if (im->batch > KERN_MAX_BATCH)
 			im->batch = KERN_MAX_BATCH;
+		im->batch = (im->batch + im->group - 1) / im->group
+			* im->group;
 
 		im->tick_ns = malloc(reps * im->batch * sizeof(float));
 		if (!im->tick_ns) {
@@ -310,7 +327,6 @@ int kern_point(struct mb_result *res, const int *isas, size_t nisa,
  out:
 	for (i = 0; i < nimpl; i++)
 		impl_teardown(&impls[i]);
-	sigbank_free(sb);
 
 	return err;
 }

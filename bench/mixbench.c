@@ -239,9 +239,11 @@ static struct mb_result *result_add(void)
 
 /* One (rate, N): aumix once (it has no top-K), then kernels+memcpy for
  * each topk; rows are printed as soon as they are measured. */
-static int run_point(const struct opts *o, uint32_t rate, uint32_t n,
-		     double *aumix_prev_ns, uint32_t *aumix_prev_n)
+static int run_point(const struct opts *o, const struct sigbank *sb,
+		     uint32_t n, double *aumix_prev_ns,
+		     uint32_t *aumix_prev_n)
 {
+	const uint32_t rate = sigbank_rate(sb);
 	struct mb_result *aumix_r = NULL;
 	const struct mb_result *mem0 = NULL;
 	size_t t, i;
@@ -251,7 +253,7 @@ static int run_point(const struct opts *o, uint32_t rate, uint32_t n,
 		aumix_r = result_add();
 		if (!aumix_r)
 			return ENOMEM;
-		err = remmix_point(aumix_r, n, rate, &o->rem, *aumix_prev_ns,
+		err = remmix_point(aumix_r, sb, n, &o->rem, *aumix_prev_ns,
 				   *aumix_prev_n);
 		if (err) {
 			fprintf(stderr, "mixbench: aumix n=%u rate=%u: %s\n",
@@ -273,7 +275,7 @@ static int run_point(const struct opts *o, uint32_t rate, uint32_t n,
 		if (nresults + nimpl > MAX_RESULTS)
 			return ENOMEM;
 
-		err = kern_point(res, o->isav, o->isac, n, rate, def_topks[t],
+		err = kern_point(res, sb, o->isav, o->isac, n, def_topks[t],
 				 &o->kern);
 		if (err) {
 			fprintf(stderr, "mixbench: n=%u rate=%u topk=%u: %s\n",
@@ -338,14 +340,24 @@ int main(int argc, char **argv)
 	}
 
 	for (r = 0; r < o.ratec && !err; r++) {
+		struct sigbank *sb = NULL;
 		double prev_ns = 0.0;
 		uint32_t prev_n = 0;
+
+		/* one signal bank per rate: rendering it costs ~0.1 s */
+		err = sigbank_alloc(&sb, o.ratev[r]);
+		if (err) {
+			fprintf(stderr, "mixbench: rate %u: %s\n", o.ratev[r],
+				strerror(err));
+			break;
+		}
 
 		if (!o.json)
 			printf("\n");
 		for (k = 0; k < o.nc && !err; k++)
-			err = run_point(&o, o.ratev[r], o.nv[k], &prev_ns,
-					&prev_n);
+			err = run_point(&o, sb, o.nv[k], &prev_ns, &prev_n);
+
+		sigbank_free(sb);
 	}
 
 	if (o.aumix)

@@ -43,6 +43,7 @@ void sigbank_free(struct sigbank *sb);
 const int16_t *sigbank_frame(const struct sigbank *sb, unsigned leg,
 			     uint64_t tick);
 size_t sigbank_frame_samples(const struct sigbank *sb);
+uint32_t sigbank_rate(const struct sigbank *sb);
 /* Per-leg gains (dB) the benchmark sets: some legs are not unity. */
 void sigbank_leg_gain(unsigned leg, float *in_db, float *out_db);
 
@@ -59,8 +60,8 @@ struct kern_opts {
 };
 /* isas[]: enum mix_isa values to run; one extra result for memcpy.
  * res[] must hold nisa + 1 entries: kernels in order, memcpy last. */
-int kern_point(struct mb_result *res, const int *isas, size_t nisa,
-	       uint32_t n, uint32_t rate, uint32_t topk,
+int kern_point(struct mb_result *res, const struct sigbank *sb,
+	       const int *isas, size_t nisa, uint32_t n, uint32_t topk,
 	       const struct kern_opts *opt);
 
 /* librem aumix baseline (remmix.c) */
@@ -74,9 +75,9 @@ int  remmix_init(void);
 void remmix_close(void);
 /* prev_ns_tick/prev_n: last measured point at this rate (0 if none), used
  * to predict the cost of this one from aumix's O(N^2) work. */
-int  remmix_point(struct mb_result *res, uint32_t n, uint32_t rate,
-		  const struct remmix_opts *opt, double prev_ns_tick,
-		  uint32_t prev_n);
+int  remmix_point(struct mb_result *res, const struct sigbank *sb,
+		  uint32_t n, const struct remmix_opts *opt,
+		  double prev_ns_tick, uint32_t prev_n);
 
 /* Output (report.c) */
 struct report_info {

@@ -155,19 +155,19 @@ static void result_fill(struct mb_result *res, const struct remmix_run *run,
 }
 
 
-int remmix_point(struct mb_result *res, uint32_t n, uint32_t rate,
-		 const struct remmix_opts *opt, double prev_ns_tick,
-		 uint32_t prev_n)
+int remmix_point(struct mb_result *res, const struct sigbank *sb,
+		 uint32_t n, const struct remmix_opts *opt,
+		 double prev_ns_tick, uint32_t prev_n)
 {
+	const uint32_t rate = sigbank_rate(sb);
 	struct remmix_run *run = NULL;
 	struct remsrc *srcv = NULL;
-	struct sigbank *sb = NULL;
 	struct aumix *mix = NULL;
 	uint64_t fed, w, e = 0, t_start;
 	uint32_t i;
 	int err;
 
-	if (!res || !opt || n < 2)
+	if (!res || !sb || !opt || n < 2)
 		return EINVAL;
 
 	memset(res, 0, sizeof(*res));
@@ -204,10 +204,6 @@ int remmix_point(struct mb_result *res, uint32_t n, uint32_t rate,
 	}
 	run->n = n;
 	atomic_init(&run->full_ticks, 0);
-
-	err = sigbank_alloc(&sb, rate);
-	if (err)
-		goto out;
 
 	err = aumix_alloc(&mix, rate, 1, MB_PTIME_MS);
 	if (err)
@@ -292,7 +288,6 @@ int remmix_point(struct mb_result *res, uint32_t n, uint32_t rate,
 
 	free(srcv);
 	free(run);
-	sigbank_free(sb);
 
 	return err;
 }

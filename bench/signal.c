@@ -146,6 +146,12 @@ size_t sigbank_frame_samples(const struct sigbank *sb)
 }
 
 
+uint32_t sigbank_rate(const struct sigbank *sb)
+{
+	return sb ? sb->rate : 0;
+}
+
+
 /* A quarter of the legs boost what they hear (so the limiter works on
  * their output), a quarter are attenuated at the input, a quarter have
  * both gains off unity; the rest are at 0 dB. */
