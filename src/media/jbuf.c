@@ -519,11 +519,15 @@ enum jitbuf_res jitbuf_get(struct jitbuf *jb, struct jitbuf_out *out,
 
 		jb->state = JB_PLAYING;
 		if (jb->have_play && jb->have_played_seq) {
-			/* packets lost while we ran dry: the seq gap tells */
-			const int16_t sg = (int16_t)(jb->slotv[jb->order[0]].seq
-						     - jb->played_hi);
+			/* packets lost while we ran dry: the seq gap tells;
+			   more missing seqs than the ts gap can hold is a
+			   seq discontinuity, not loss */
+			const struct jb_slot *h = &jb->slotv[jb->order[0]];
+			const int16_t sg = (int16_t)(h->seq - jb->played_hi);
+			const int32_t tg = ts_diff(h->ts, jb->play_ts);
+			const int64_t by_ts = tg > 0 ? tg / (int32_t)h->dur : 0;
 
-			if (sg > 1)
+			if (sg > 1 && sg - 1 <= by_ts)
 				jb->st.lost += (uint64_t)(sg - 1);
 		}
 		if (!jb->have_play ||

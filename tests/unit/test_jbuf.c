@@ -562,6 +562,35 @@ static void test_jbuf_jitter_adapts(void **state)
 }
 
 
+/* a talk-spurt pause (DTX/hold) with a seq jump: no loss, no reset,
+   no concealment of the whole pause */
+static void test_jbuf_pause_seq_jump(void **state)
+{
+	struct jitbuf_stats st;
+	struct sim s;
+	(void)state;
+
+	sim_init(&s, 40, 200);
+	sim_stream(&s, 50, 20, 1.0, 0, 0xdddd, 0, 0, 0);
+	/* 500 ms pause in real time and in timestamps, seq restarts */
+	sim_stream(&s, 50, 20, 1.0, 0, 0xdddd, 5000, 50 * 160 + 4000,
+		   1500000);
+	sim_run(&s, 3000000);
+
+	jitbuf_stats(s.jb, &st);
+	assert_int_equal(0, st.lost);
+	assert_int_equal(0, st.resets);
+	assert_int_equal(0, s.missing);
+	assert_int_equal(100, s.nplayed);
+	assert_played_range(&s, 0, 0, 49, NULL, 0);
+	assert_played_range(&s, 50, 5000, 5049, NULL, 0);
+	/* one underrun per stream end */
+	assert_int_equal(2, st.underruns);
+
+	sim_close(&s);
+}
+
+
 static void test_jbuf_bad_input(void **state)
 {
 	struct jitbuf_cfg cfg = {CLOCK, 40, 200, FRAME_MS};
@@ -596,6 +625,7 @@ int main(void)
 		cmocka_unit_test(test_jbuf_ptime10),
 		cmocka_unit_test(test_jbuf_ptime60),
 		cmocka_unit_test(test_jbuf_jitter_adapts),
+		cmocka_unit_test(test_jbuf_pause_seq_jump),
 		cmocka_unit_test(test_jbuf_bad_input),
 	};
 
