@@ -321,12 +321,26 @@ class Daemon:
         except OSError:
             return ""
 
+    def signal(self, sig):
+        """Send sig to chorusd by its PID (SIGTERM: stop() then only waits)."""
+        if sig == signal.SIGTERM:
+            self.terminated = True
+        os.kill(self.proc.pid, sig)
+
     def stop(self, timeout=10.0):
         """SIGTERM, bounded wait, SIGKILL. Returns a list of problems."""
         problems = []
         if self.proc is None:
             return problems
-        if self.proc.poll() is not None:
+        if getattr(self, "terminated", False):
+            try:
+                rc = self.proc.wait(timeout)
+                if rc != 0:
+                    problems.append("chorusd exit status %s after SIGTERM (expected 0)" % rc)
+            except subprocess.TimeoutExpired:
+                stop_pid(self.proc, "chorusd", 1, signal.SIGKILL)
+                problems.append("chorusd did not exit within %.0f s of SIGTERM" % timeout)
+        elif self.proc.poll() is not None:
             problems.append("chorusd died during the test (status %s)" % self.proc.returncode)
         else:
             rc, killed = stop_pid(self.proc, "chorusd", timeout)
@@ -709,6 +723,38 @@ class SipUA:
             if pred(msg):
                 return msg
             self.queue_stray(msg)
+        return None
+
+    def wait_request(self, method, timeout, call_id=None, answer=True):
+        """Wait for a request from the server (auto-answered 200 unless
+        answer=False, then it is only queued). Returns it or None."""
+        def match(m):
+            return m.method == method and (call_id is None or m.get("call-id") == call_id)
+        for m in self.incoming:
+            if match(m):
+                self.incoming.remove(m)
+                return m
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if answer:
+                msg = self.recv(end - time.monotonic())
+                if msg is None:
+                    break
+                if msg.is_request and match(msg):
+                    self.incoming.remove(msg)
+                    return msg
+                if not msg.is_request:
+                    self.queue_stray(msg)
+            else:
+                msg = self._read_one(end - time.monotonic())
+                if msg is None:
+                    break
+                if msg.is_request and match(msg):
+                    return msg
+                if msg.is_request:
+                    self._auto_answer(msg)
+                else:
+                    self.queue_stray(msg)
         return None
 
     def options(self, ruri=None, timeout=4.0, retrans=True, headers=()):
@@ -1444,9 +1490,10 @@ opus_bitrate		32000
             except OSError:
                 pass
         try:
-            rc = self.proc.wait(3)
+            # quit waits for BYE transactions: bounded, then SIGTERM/SIGKILL
+            rc = self.proc.wait(2)
         except subprocess.TimeoutExpired:
-            rc, _ = stop_pid(self.proc, "baresip " + self.name, 5)
+            rc, _ = stop_pid(self.proc, "baresip " + self.name, 3)
         if self.sock:
             self.sock.close()
             self.sock = None

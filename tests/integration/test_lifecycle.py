@@ -1,0 +1,177 @@
+"""chorusd lifecycle with scripted SIP/RTP clients:
+- rtp_timeout: a leg that stops sending RTP gets a BYE, a leg that keeps
+  sending does not;
+- SIGHUP: a room added to rooms.conf becomes reachable, a live call stays up
+  and keeps getting audio;
+- SIGTERM with live calls (UDP and TCP): every call gets a BYE, an INVITE
+  during shutdown gets 503 (or no answer once the sockets are closed), and
+  chorusd exits 0 within a bound.
+"""
+import os
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import chorustest as ct  # noqa: E402
+from chorustest import check  # noqa: E402
+
+RTP_TIMEOUT = 3
+
+
+def _call(d, tr, room, user):
+    ua = ct.SipUA(d.addr, tr, user)
+    peer = ct.RtpPeer()
+    c = ua.invite(room, ct.make_sdp(peer.port, [0], ptime=20))
+    check(c.final is not None and c.final.status == 200, "%s INVITE %s/%s: %s\n%s" % (
+        user, room, tr, c.final and c.final.first, ua.format_trace()))
+    a = ct.Sdp(c.final.body)
+    return ua, peer, c, (a.conn, a.port)
+
+
+def test_rtp_timeout(d):
+    ua1, p1, c1, dst1 = _call(d, "udp", "1000", "quiet")
+    ua2, p2, c2, dst2 = _call(d, "udp", "1000", "talker")
+    try:
+        p2.start_stream(dst2, 0, "PCMU", 900.0)
+        p1.stream(dst1, 0, "PCMU", 1.0, freq=600.0)
+        t_stop = time.monotonic()
+        bye = ua1.wait_request("BYE", RTP_TIMEOUT + 5, call_id=c1.call_id)
+        dt = time.monotonic() - t_stop
+        check(bye is not None, "no BYE for a leg silent for %d s (rtp_timeout %d)"
+              % (RTP_TIMEOUT + 5, RTP_TIMEOUT))
+        ct.log("BYE for the silent leg %.1f s after its last RTP (rtp_timeout %d)"
+               % (dt, RTP_TIMEOUT))
+        check(dt >= RTP_TIMEOUT - 0.5, "BYE after %.1f s, before rtp_timeout %d" % (
+            dt, RTP_TIMEOUT))
+        # the talking leg is still up
+        bye2 = ua2.wait_request("BYE", 0.5, call_id=c2.call_id)
+        check(bye2 is None, "the leg that keeps sending RTP got a BYE too")
+        t = time.monotonic()
+        time.sleep(1.0)
+        got = p2.received_between(t, time.monotonic())
+        check(len(got) >= 25, "talker gets only %d packets/s after the other leg timed out"
+              % len(got))
+        r = c2.bye()
+        check(r is not None and r.status == 200, "talker BYE: %s" % (r and r.first))
+    finally:
+        if hasattr(p2, "_thread"):
+            p2.stop_stream()
+        for x in (ua1, ua2, p1, p2):
+            x.close()
+
+
+def test_sighup(d):
+    with ct.SipUA(d.addr, "udp") as ua:
+        c = ua.invite("hupnew", ct.make_sdp(20000, [0]))
+        check(c.final is not None and c.final.status == 404,
+              "hupnew before the reload: %s" % (c.final and c.final.first))
+    ua2, p2, c2, dst2 = _call(d, "udp", "1000", "stayer")
+    try:
+        p2.start_stream(dst2, 0, "PCMU", 900.0)
+        with open(os.path.join(d.cfgdir, "rooms.conf"), "a") as fh:
+            fh.write('room hupnew name="Added by SIGHUP" max=5\n')
+        d.signal(signal.SIGHUP)
+        ok = None
+        st = None
+        end = time.monotonic() + 5
+        while time.monotonic() < end and not ok:
+            with ct.SipUA(d.addr, "udp") as ua:
+                peer = ct.RtpPeer()
+                try:
+                    c = ua.invite("hupnew", ct.make_sdp(peer.port, [0]))
+                    st = c.final.status if c.final else None
+                    if st == 200:
+                        ok = True
+                        r = c.bye()
+                        check(r is not None and r.status == 200, "BYE in hupnew: %s"
+                              % (r and r.first))
+                finally:
+                    peer.close()
+            if not ok:
+                time.sleep(0.3)
+        check(ok, "room hupnew added to rooms.conf not reachable 5 s after SIGHUP "
+              "(last answer %s)" % st)
+        check(d.alive(), "chorusd died on SIGHUP")
+        t = time.monotonic()
+        time.sleep(1.0)
+        got = p2.received_between(t, time.monotonic())
+        check(len(got) >= 25, "the call across the reload gets %d packets/s" % len(got))
+        bye = ua2.wait_request("BYE", 0.1, call_id=c2.call_id)
+        check(bye is None, "the call across SIGHUP got a BYE")
+        r = c2.bye()
+        check(r is not None and r.status == 200, "BYE after reload: %s" % (r and r.first))
+    finally:
+        p2.stop_stream()
+        ua2.close()
+        p2.close()
+
+
+def test_sigterm(d):
+    ua1, p1, c1, dst1 = _call(d, "udp", "1000", "u1")
+    ua2, p2, c2, dst2 = _call(d, "tcp", "5555", "t2")
+    try:
+        p1.start_stream(dst1, 0, "PCMU", 500.0)
+        p2.start_stream(dst2, 0, "PCMU", 800.0)
+        time.sleep(1.0)
+        t0 = time.monotonic()
+        d.signal(signal.SIGTERM)
+        # a new INVITE while chorusd is ending its calls
+        with ct.SipUA(d.addr, "udp", "late") as ua3:
+            peer = ct.RtpPeer()
+            c3 = ua3.invite("1000", ct.make_sdp(peer.port, [0]), timeout=3)
+            peer.close()
+            st = c3.final.status if c3.final else None
+            ct.log("INVITE during shutdown ->", c3.final.first if c3.final else None,
+                   "Retry-After:", c3.final.get("retry-after") if c3.final else None)
+            if c3.final is not None and 200 <= st < 300:
+                c3.bye(timeout=2)
+            check(st in (503, None), "INVITE during shutdown answered %s (expected 503)"
+                  % (c3.final and c3.final.first))
+            if st == 503:
+                check(c3.final.get("retry-after"), "503 during shutdown without Retry-After")
+        b1 = ua1.wait_request("BYE", 5, call_id=c1.call_id)
+        b2 = ua2.wait_request("BYE", 5, call_id=c2.call_id)
+        ct.log("BYEs after SIGTERM: udp %s, tcp %s (%.1f s)" % (
+            b1 is not None, b2 is not None, time.monotonic() - t0))
+        check(b1 is not None, "no BYE over UDP after SIGTERM")
+        check(b2 is not None, "no BYE over TCP after SIGTERM")
+        try:
+            rc = d.proc.wait(8)
+        except Exception:
+            rc = None
+        ct.log("chorusd exit status %s, %.1f s after SIGTERM" % (rc, time.monotonic() - t0))
+        check(rc == 0, "chorusd exit status %s after SIGTERM with live calls" % rc)
+    finally:
+        for p in (p1, p2):
+            p.stop_stream()
+        for x in (ua1, ua2, p1, p2):
+            x.close()
+
+
+def main():
+    r = ct.Runner("lifecycle")
+    d = ct.Daemon(r.tmp.path, conf={"rtp_timeout": str(RTP_TIMEOUT)})
+    try:
+        d.start()
+    except ct.TestFailure as e:
+        r.fail("start", str(e))
+        d.stop()
+        d.dump_log()
+        return r.finish()
+    for name, fn in (("rtp_timeout", test_rtp_timeout),
+                     ("SIGHUP reload", test_sighup),
+                     ("SIGTERM with live calls", test_sigterm)):
+        if not d.alive():
+            r.fail(name, "chorusd is not running")
+            continue
+        r.sub(name, fn, d)
+    for p in d.stop():
+        r.fail("shutdown", p)
+    if r.failures:
+        d.dump_log()
+    return r.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
