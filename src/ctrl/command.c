@@ -356,27 +356,82 @@ static int dup_check(const struct odict *o, struct ctrl_result *res)
 }
 
 
+/* host [":" port], host a name, IPv4 or [IPv6] (RFC 3261 hostport) */
+static bool hostport_ok(const char *p, const char *end)
+{
+	const char *h = p;
+
+	if (p < end && *p == '[') {
+		for (++p; p < end && *p != ']'; p++) {
+			if (!isxdigit((unsigned char)*p) && *p != ':' &&
+			    *p != '.')
+				return false;
+		}
+		if (p >= end || p - h < 3)
+			return false;
+		++p;
+	}
+	else {
+		while (p < end && (isalnum((unsigned char)*p) || *p == '.' ||
+				   *p == '-'))
+			++p;
+		if (p == h)
+			return false;
+	}
+
+	if (p == end)
+		return true;
+	if (*p != ':' || end - p < 2 || end - p > 6)
+		return false;
+	{
+		unsigned port = 0;
+
+		for (++p; p < end; p++) {
+			if (*p < '0' || *p > '9')
+				return false;
+			port = port * 10 + (unsigned)(*p - '0');
+		}
+		return port >= 1 && port <= 65535;
+	}
+}
+
+
+/*
+ * sip:/sips: URI: printable ASCII without blanks, a non-empty user when
+ * there is an '@', a valid hostport. libre 1.1's uri_decode() takes
+ * "sip:@" or "sip::5060" without complaint, so the check is ours.
+ */
 static bool uri_ok(const char *s, size_t len)
 {
-	struct uri uri;
-	struct pl pl;
+	const char *p, *end, *at = NULL;
 
 	if (len >= CTRL_TARGET_SIZE)
 		return false;
-	if (strncasecmp(s, "sip:", 4) && strncasecmp(s, "sips:", 5))
-		return false;
 	for (size_t i = 0; i < len; i++) {
-		/* URIs in SIP are printable ASCII with no spaces */
 		if (s[i] <= 0x20 || s[i] > 0x7e)
 			return false;
 	}
 
-	pl.p = s;
-	pl.l = len;
-	if (uri_decode(&uri, &pl))
+	if (!strncasecmp(s, "sip:", 4))
+		p = s + 4;
+	else if (!strncasecmp(s, "sips:", 5))
+		p = s + 5;
+	else
 		return false;
 
-	return pl_isset(&uri.host);
+	/* parameters and headers are not part of the hostport */
+	for (end = p; end < s + len && *end != ';' && *end != '?'; end++) {
+		if (*end == '@')
+			at = end;
+	}
+
+	if (at) {
+		if (at == p)
+			return false;
+		p = at + 1;
+	}
+
+	return hostport_ok(p, end);
 }
 
 

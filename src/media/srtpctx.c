@@ -13,6 +13,9 @@
 
 #include "media/srtpctx.h"
 
+_Static_assert(SEC_SRTP_TRAILER_MAX >= SRTP_MAX_TRAILER_LEN + 4,
+	       "protect buffers must leave libsrtp its documented room");
+
 /* Shortest packets libsrtp can work on: the fixed headers. */
 #define RTP_HDR_MIN   12
 #define RTCP_HDR_MIN  8

@@ -28,11 +28,12 @@
 #include "media/sdes.h"
 
 /**
- * Room protect needs after the packet: tag (<= 16) + MKI (<= 4) +
- * SRTCP index (4), rounded up. Buffers given to protect must have
- * size >= len + SEC_SRTP_TRAILER_MAX.
+ * Room protect needs after the packet. Our suites add at most tag (16)
+ * + MKI (4) + SRTCP index (4), but libsrtp2's contract is that it may
+ * write SRTP_MAX_TRAILER_LEN (144) + 4 octets, so that is what we ask:
+ * buffers given to protect must have size >= len + SEC_SRTP_TRAILER_MAX.
  */
-#define SEC_SRTP_TRAILER_MAX 32
+#define SEC_SRTP_TRAILER_MAX 148
 /** Replay window in packets (RFC 3711 minimum is 64). */
 #define SEC_SRTP_WINDOW      1024
 

@@ -117,6 +117,25 @@ static void test_targets_all_uri_and_ids(void **state)
 	assert_int_equal(cmd.target_kind, CTRL_TARGET_URI);
 	assert_string_equal(cmd.target, "sips:carol@[::1]:5061");
 
+	{
+		static const char *const good[] = {
+			"SIP:alice@h", "sip:alice", "sip:a@192.0.2.1:5060",
+			"sip:+4930123@gw.example.org;user=phone",
+			"sips:b@[2001:db8::1]", "sip:c@h?subject=x",
+		};
+
+		for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+			char body[300];
+
+			snprintf(body, sizeof(body),
+				 "{\"cmd\":\"mute\",\"target\":\"%s\"}",
+				 good[i]);
+			assert_int_equal(parse(&cmd, &res, body), 0);
+			assert_int_equal(cmd.target_kind, CTRL_TARGET_URI);
+			assert_string_equal(cmd.target, good[i]);
+		}
+	}
+
 	assert_int_equal(parse(&cmd, &res,
 			       "{\"cmd\":\"mute\",\"target\":17}"), 0);
 	assert_int_equal(cmd.target_kind, CTRL_TARGET_ID);
@@ -170,6 +189,25 @@ static void test_bad_targets(void **state)
 		      400, "bad target 'sip:a@b??X: y'");
 	expect_reject("{\"cmd\":\"mute\",\"target\":\"\"}", 400,
 		      "bad target ''");
+	/* libre 1.1's uri_decode() takes all of these; we do not */
+	expect_reject("{\"cmd\":\"mute\",\"target\":\"sip:@\"}", 400,
+		      "bad target 'sip:@'");
+	expect_reject("{\"cmd\":\"mute\",\"target\":\"sip:@h\"}", 400,
+		      "bad target 'sip:@h'");
+	expect_reject("{\"cmd\":\"mute\",\"target\":\"sip:a@\"}", 400,
+		      "bad target 'sip:a@'");
+	expect_reject("{\"cmd\":\"mute\",\"target\":\"sip::5060\"}", 400,
+		      "bad target 'sip::5060'");
+	expect_reject("{\"cmd\":\"mute\",\"target\":\"sip:a@b:99999\"}",
+		      400, "bad target 'sip:a@b:99999'");
+	expect_reject("{\"cmd\":\"mute\",\"target\":\"sip:a@b:0\"}",
+		      400, "bad target 'sip:a@b:0'");
+	expect_reject("{\"cmd\":\"mute\",\"target\":\"sip:a@b:\"}",
+		      400, "bad target 'sip:a@b:'");
+	expect_reject("{\"cmd\":\"mute\",\"target\":\"sip:a@[zz]\"}",
+		      400, "bad target 'sip:a@[zz]'");
+	expect_reject("{\"cmd\":\"mute\",\"target\":\"sip:a@b_c\"}",
+		      400, "bad target 'sip:a@b_c'");
 
 	/* 255 characters fit, 256 do not */
 	memset(uri, 'a', sizeof(uri));
