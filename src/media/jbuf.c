@@ -412,6 +412,29 @@ static enum jitbuf_res pkt_out(struct jitbuf *jb, struct jitbuf_out *out)
 }
 
 
+/*
+ * A burst after a network stall (or a target that fell a lot): drop the
+ * oldest packets at once until what is left spans about the target,
+ * instead of playing the backlog with seconds of extra delay. ref is the
+ * play point (PLAYING) or the oldest packet (starting).
+ */
+static void trim_backlog(struct jitbuf *jb, bool playing, uint32_t tgt)
+{
+	while (jb->n > 1) {
+		const struct jb_slot *h = &jb->slotv[jb->order[0]];
+		const uint32_t ref = playing ? jb->play_ts : h->ts;
+
+		if (depth_from(jb, ref) - (int32_t)h->dur < (int32_t)tgt)
+			break;
+
+		played_mark(jb, h->seq);
+		jb->play_ts = h->ts + h->dur;
+		head_free(jb);
+		++jb->st.skipped;
+	}
+}
+
+
 static enum jitbuf_res playing_get(struct jitbuf *jb, struct jitbuf_out *out)
 {
 	const uint32_t frame = ms_to_ts(jb, jb->cfg.frame_ms);
@@ -437,9 +460,15 @@ static enum jitbuf_res playing_get(struct jitbuf *jb, struct jitbuf_out *out)
 		return JITBUF_UNDERRUN;
 	}
 
-	head = &jb->slotv[jb->order[0]];
 	tgt = target_ts(jb);
 	depth = depth_from(jb, jb->play_ts);
+	if (depth > (int32_t)(ms_to_ts(jb, jb->cfg.max_ms) + jb->last_dur)) {
+		trim_backlog(jb, true, tgt);
+		depth = depth_from(jb, jb->play_ts);
+		jb->depth_q = (int64_t)depth << EMA_SHIFT;
+	}
+
+	head = &jb->slotv[jb->order[0]];
 	jb->depth_q += (int64_t)depth - (jb->depth_q >> EMA_SHIFT);
 	avg = (int32_t)(jb->depth_q >> EMA_SHIFT);
 
@@ -533,6 +562,12 @@ enum jitbuf_res jitbuf_get(struct jitbuf *jb, struct jitbuf_out *out,
 		if (!jb->have_play ||
 		    ts_diff(jb->slotv[jb->order[0]].ts, jb->play_ts) > 0)
 			jb->play_ts = jb->slotv[jb->order[0]].ts;
+		/* a real backlog, not just a pre-buffer with a gap in it */
+		if (depth > (int32_t)(2 * target_ts(jb) + jb->last_dur)) {
+			trim_backlog(jb, false, target_ts(jb));
+			jb->play_ts = jb->slotv[jb->order[0]].ts;
+			depth = depth_from(jb, jb->play_ts);
+		}
 		jb->have_play = true;
 		jb->depth_q = (int64_t)depth << EMA_SHIFT;
 		jb->since_corr = 0;

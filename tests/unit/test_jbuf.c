@@ -562,6 +562,41 @@ static void test_jbuf_jitter_adapts(void **state)
 }
 
 
+/* the network stalls 500 ms, then delivers the backlog at once: the
+   stale part is dropped at once, the delay does not stay at 500 ms */
+static void test_jbuf_stall_burst(void **state)
+{
+	struct jitbuf_stats st;
+	struct sim s;
+	unsigned k;
+	(void)state;
+
+	sim_init(&s, 40, 200);
+	sim_stream(&s, 150, 20, 1.0, 0, 0xeeee, 0, 0, 0);
+	for (k = 20; k < 45; k++)
+		find_seq(&s, (uint16_t)k)->arrive_us = 900000;
+	sim_run(&s, 3500000);
+
+	jitbuf_stats(s.jb, &st);
+	if (getenv("JB_DEBUG"))
+		print_message("stall: skipped %lu lost %lu late %lu "
+			      "played %u max delay %u\n",
+			      (unsigned long)st.skipped,
+			      (unsigned long)st.lost, (unsigned long)st.late,
+			      s.nplayed, s.max_delay_ts);
+	assert_int_equal(0, st.lost);
+	assert_int_equal(0, st.late);
+	/* 25 packets (500 ms) arrive at once, the target is far less */
+	assert_true(st.skipped >= 12);
+	assert_true(st.skipped <= 24);
+	assert_int_equal(150, s.nplayed + st.skipped);
+	/* never more than the 200 ms maximum queued */
+	assert_true(s.max_delay_ts <= 200 * CLOCK / 1000);
+
+	sim_close(&s);
+}
+
+
 /* a talk-spurt pause (DTX/hold) with a seq jump: no loss, no reset,
    no concealment of the whole pause */
 static void test_jbuf_pause_seq_jump(void **state)
@@ -625,6 +660,7 @@ int main(void)
 		cmocka_unit_test(test_jbuf_ptime10),
 		cmocka_unit_test(test_jbuf_ptime60),
 		cmocka_unit_test(test_jbuf_jitter_adapts),
+		cmocka_unit_test(test_jbuf_stall_burst),
 		cmocka_unit_test(test_jbuf_pause_seq_jump),
 		cmocka_unit_test(test_jbuf_bad_input),
 	};
