@@ -1,8 +1,9 @@
 """Three real baresip clients in room 1000, each playing its own tone and
 recording what it hears: every client must hear both other tones clearly
 and its own tone at least 30 dB below the strongest other one (minus-one
-mix). Rounds: all opus, all G722, all PCMU, and a mixed room (opus, G722
-over TCP, PCMU)."""
+mix), at about the level it was sent. Rounds: all opus, all G722, all PCMU,
+a mixed room (opus, G722 over TCP, PCMU), and the mixed room again in a
+chorusd mixing at 16 kHz."""
 import os
 import sys
 import time
@@ -13,6 +14,8 @@ from chorustest import check  # noqa: E402
 
 FREQS = (440.0, 700.0, 1100.0)      # not harmonically related, < 4 kHz
 HEARD_MIN_DB = -40.0                # another participant's tone: clearly there
+SENT_DB = -12.0                     # tone level each client sends (amp 0.25)
+GAIN_TOL_DB = 6.0                   # heard level within this of SENT_DB
 OWN_BELOW_DB = 30.0                 # own tone: this far below the loudest other
 SETTLE_S = 1.5                      # after the last join, before measuring
 MEASURE_S = 4.0
@@ -72,6 +75,12 @@ def run_room(r, d, label, codecs, transports=None, room="1000"):
             if lv[f] < HEARD_MIN_DB:
                 problems.append("%s (%s) does not hear the %d Hz tone: %.1f dBFS < %.0f"
                                 % (c.name, c.codec, f, lv[f], HEARD_MIN_DB))
+            elif abs(lv[f] - SENT_DB) > GAIN_TOL_DB:
+                # the mix is a plain sum at 0 dB gain: a tone sent at -12 dBFS
+                # should arrive near -12 dBFS (no averaging, no double gain)
+                problems.append("%s (%s) hears the %d Hz tone at %.1f dBFS, sent at %.0f "
+                                "(more than %.0f dB off)" % (c.name, c.codec, f, lv[f],
+                                                             SENT_DB, GAIN_TOL_DB))
         loudest = max(lv[f] for f in others)
         if lv[c.freq] > loudest - OWN_BELOW_DB:
             problems.append("%s (%s) hears its own %d Hz tone at %.1f dBFS, only %.1f dB "
@@ -101,10 +110,24 @@ def main():
             continue
         r.sub("room of %s" % label, run_room, r, d, label, codecs, trs)
         time.sleep(0.5)
-    for p in d.stop():
+    problems = d.stop()
+    for p in problems:
         r.fail("shutdown", p)
     if r.failures:
         d.dump_log()
+    # a room mixed at 16 kHz (room_srate 16000): opus and PCMU resampled
+    d16 = ct.Daemon(r.tmp.path, conf={"room_srate": "16000"}, name="chorusd16k")
+    nfail = len(r.failures)
+    try:
+        d16.start()
+        r.sub("mixed room at room_srate 16000", run_room, r, d16, "mixed16k",
+              ["opus", "G722", "PCMU"], ["udp", "udp", "tcp"])
+    except ct.TestFailure as e:
+        r.fail("start 16 kHz", str(e))
+    for p in d16.stop():
+        r.fail("shutdown 16 kHz", p)
+    if len(r.failures) > nfail:
+        d16.dump_log()
     return r.finish()
 
 
