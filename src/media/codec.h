@@ -70,7 +70,7 @@ struct rx_stats {
 	/* added by the codec chains (additive) */
 	uint64_t invalid;      /**< payloads rejected (malformed, >120 ms)   */
 	uint64_t underruns;    /**< jitter buffer ran dry while playing      */
-	uint64_t skipped;      /**< packets skipped to shrink delay (drift)  */
+	uint64_t skipped;      /**< packets skipped: drift, stale backlog    */
 	uint64_t inserted;     /**< frames concealed to grow delay (drift)   */
 };
 
