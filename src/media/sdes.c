@@ -579,3 +579,73 @@ void sdes_crypto_wipe(struct sdes_crypto *c)
 	explicit_bzero(c->keysalt, sizeof(c->keysalt));
 	c->keysalt_len = 0;
 }
+
+
+struct select_state {
+	struct sdes_crypto *c;
+	char *reason;
+	size_t rsz;
+	bool found;
+	bool any;
+};
+
+
+static bool select_handler(const char *name, const char *value, void *arg)
+{
+	struct select_state *st = arg;
+	(void)name;
+
+	st->any = true;
+	if (!value)
+		return false;
+
+	st->found = !sdes_crypto_decode(st->c, st->reason, st->rsz, value,
+					strlen(value));
+
+	return st->found;   /* true stops the walk */
+}
+
+
+int sdes_select(struct sdes_crypto *c, const struct sdp_media *m,
+		char *reason, size_t rsz)
+{
+	struct select_state st = {c, reason, rsz, false, false};
+
+	if (!c || !m)
+		return EINVAL;
+
+	memset(c, 0, sizeof(*c));
+	if (reason && rsz)
+		reason[0] = '\0';
+
+	(void)sdp_media_rattr_apply(m, "crypto", select_handler, &st);
+
+	if (!st.found) {
+		sdes_crypto_wipe(c);
+		if (!st.any)
+			return fail(reason, rsz, ENOENT, "no a=crypto");
+		return ENOENT;
+	}
+
+	return 0;
+}
+
+
+int sdes_crypto_answer(struct sdes_crypto *ours,
+		       const struct sdes_crypto *theirs)
+{
+	if (!ours || !theirs || theirs->suite == SDES_SUITE_NONE)
+		return EINVAL;
+
+	return sdes_crypto_generate(ours, theirs->tag, theirs->suite);
+}
+
+
+int sdes_media_set(struct sdp_media *m, const struct sdes_crypto *ours)
+{
+	if (!m || !crypto_ok(ours))
+		return EINVAL;
+
+	return sdp_media_set_lattr(m, true, "crypto", "%H",
+				   sdes_crypto_encode, ours);
+}

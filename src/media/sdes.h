@@ -76,6 +76,26 @@ int sdes_crypto_generate(struct sdes_crypto *c, uint32_t tag,
 /** Overwrite the key material in a way the compiler keeps. */
 void sdes_crypto_wipe(struct sdes_crypto *c);
 
+/**
+ * Choose from the remote a=crypto lines of an SDP media line: the first
+ * one we can use, in the offerer's order (its preference).
+ * @return 0, or ENOENT when none is usable (reason: why the last one
+ *         was refused, or that there was none).
+ */
+int sdes_select(struct sdes_crypto *c, const struct sdp_media *m,
+		char *reason, size_t rsz);
+
+/**
+ * Our side of the exchange for their chosen line (RFC 4568 6.1: the
+ * answer carries the offer's tag and suite with the answerer's own key).
+ * No lifetime or MKI: we never rekey.
+ */
+int sdes_crypto_answer(struct sdes_crypto *ours,
+		       const struct sdes_crypto *theirs);
+
+/** Put our crypto on the local media line (replacing any a=crypto). */
+int sdes_media_set(struct sdp_media *m, const struct sdes_crypto *ours);
+
 const char *sdes_suite_name(enum sdes_suite suite);
 enum sdes_suite sdes_suite_from_name(const struct pl *name);
 size_t sdes_suite_keysalt_len(enum sdes_suite suite);

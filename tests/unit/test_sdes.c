@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <setjmp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <errno.h>
 #include <cmocka.h>
@@ -322,6 +323,117 @@ static void test_generate_args(void **state)
 }
 
 
+/* A local RTP/SAVP audio line that has seen the given remote offer. */
+static struct sdp_session *offer_decode(const char *crypto_lines,
+					struct sdp_media **mp)
+{
+	struct sdp_session *sess = NULL;
+	struct mbuf *mb;
+	struct sa laddr;
+	char sdp[2048];
+
+	assert_int_equal(sa_set_str(&laddr, "127.0.0.1", 0), 0);
+	assert_int_equal(sdp_session_alloc(&sess, &laddr), 0);
+	assert_int_equal(sdp_media_add(mp, sess, "audio", 40000, "RTP/SAVP"),
+			 0);
+	assert_int_equal(sdp_format_add(NULL, *mp, false, "0", "PCMU", 8000,
+					1, NULL, NULL, NULL, false, NULL), 0);
+
+	snprintf(sdp, sizeof(sdp),
+		 "v=0\r\n"
+		 "o=- 1 1 IN IP4 127.0.0.1\r\n"
+		 "s=-\r\n"
+		 "c=IN IP4 127.0.0.1\r\n"
+		 "t=0 0\r\n"
+		 "m=audio 30000 RTP/SAVP 0\r\n"
+		 "%s", crypto_lines);
+	mb = mbuf_alloc(strlen(sdp));
+	assert_non_null(mb);
+	assert_int_equal(mbuf_write_str(mb, sdp), 0);
+	mb->pos = 0;
+	assert_int_equal(sdp_decode(sess, mb, true), 0);
+	mem_deref(mb);
+
+	return sess;
+}
+
+
+static void test_select_and_answer_in_sdp(void **state)
+{
+	struct sdp_session *sess;
+	struct sdp_media *m;
+	struct sdes_crypto theirs, ours, back;
+	char r[SDES_REASON_SIZE];
+	struct mbuf *ans = NULL;
+	const char *line;
+	char *text;
+	(void)state;
+
+	/* offerer's order: unsupported suite, broken key, then a good one */
+	sess = offer_decode(
+		"a=crypto:1 AES_256_CM_HMAC_SHA1_80 inline:" RFC_KEY "\r\n"
+		"a=crypto:2 AES_CM_128_HMAC_SHA1_80 inline:!!!!\r\n"
+		"a=crypto:3 AES_CM_128_HMAC_SHA1_32 inline:" RFC_KEY
+		"|2^31\r\n"
+		"a=crypto:4 AES_CM_128_HMAC_SHA1_80 inline:" RFC_KEY "\r\n",
+		&m);
+	assert_int_equal(sdes_select(&theirs, m, r, sizeof(r)), 0);
+	assert_int_equal(theirs.tag, 3);
+	assert_int_equal(theirs.suite, SDES_AES_CM_128_HMAC_SHA1_32);
+
+	assert_int_equal(sdes_crypto_answer(&ours, &theirs), 0);
+	assert_int_equal(ours.tag, 3);
+	assert_int_equal(ours.suite, SDES_AES_CM_128_HMAC_SHA1_32);
+	assert_int_equal(ours.lifetime, 0);
+	assert_memory_not_equal(ours.keysalt, theirs.keysalt, 30);
+
+	assert_int_equal(sdes_media_set(m, &ours), 0);
+	assert_int_equal(sdes_media_set(m, &ours), 0);   /* replaces */
+	assert_int_equal(sdp_encode(&ans, sess, false), 0);
+	text = malloc(ans->end + 1);
+	assert_non_null(text);
+	memcpy(text, ans->buf, ans->end);
+	text[ans->end] = '\0';
+
+	line = strstr(text, "a=crypto:");
+	assert_non_null(line);
+	assert_null(strstr(line + 1, "a=crypto:"));
+	assert_int_equal(sdes_crypto_decode(&back, r, sizeof(r), line,
+					    strcspn(line, "\r\n")), 0);
+	assert_int_equal(back.tag, 3);
+	assert_memory_equal(back.keysalt, ours.keysalt, 30);
+
+	free(text);
+	mem_deref(ans);
+	mem_deref(sess);
+}
+
+
+static void test_select_nothing_usable(void **state)
+{
+	struct sdp_session *sess;
+	struct sdp_media *m;
+	struct sdes_crypto c;
+	char r[SDES_REASON_SIZE];
+	(void)state;
+
+	sess = offer_decode("", &m);
+	assert_int_equal(sdes_select(&c, m, r, sizeof(r)), ENOENT);
+	assert_string_equal(r, "no a=crypto");
+	mem_deref(sess);
+
+	sess = offer_decode(
+		"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" RFC_KEY
+		" UNENCRYPTED_SRTP\r\n"
+		"a=crypto:2 F8_128_HMAC_SHA1_80 inline:" RFC_KEY "\r\n", &m);
+	assert_int_equal(sdes_select(&c, m, r, sizeof(r)), ENOENT);
+	assert_string_equal(r, "crypto suite 'F8_128_HMAC_SHA1_80' not "
+			    "supported");
+	assert_int_equal(c.keysalt_len, 0);
+	mem_deref(sess);
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -332,6 +444,8 @@ int main(void)
 		cmocka_unit_test(test_embedded_nul),
 		cmocka_unit_test(test_key_never_in_reason_or_print),
 		cmocka_unit_test(test_generate_args),
+		cmocka_unit_test(test_select_and_answer_in_sdp),
+		cmocka_unit_test(test_select_nothing_usable),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
