@@ -126,7 +126,8 @@ static void plan_compute(const struct mixer *mix, struct mix_plan *p,
 	}
 	p->lim1 = gp[nb];
 
-	/* Per block: the shift that keeps d in int16, and the Q13 ramp. */
+	/* Per block: the shift that keeps d in int16, and the gain curve
+	 * (a Q13 ramp per block), shared by every leg using this plan. */
 	for (b = 0; b < nb; b++) {
 		unsigned bl = bitlen(pk[b]);
 		unsigned sh = bl > 15 ? bl - 15 : 0;
@@ -135,10 +136,12 @@ static void plan_compute(const struct mixer *mix, struct mix_plan *p,
 		int32_t q0 = q13_floor(mix, gp[b] * gmb, sh);
 		int32_t q1 = q13_floor(mix, gp[b + 1] * gme, sh);
 		struct mix_ramp r = mix_ramp_make(q0, q1, mix->blk);
+		int32_t *g = p->g + b * mix->blk;
+		size_t t;
 
-		p->bg[b].base = r.base;
-		p->bg[b].step = r.step;
-		p->bg[b].sh = sh;
+		p->sh[b] = (uint8_t)sh;
+		for (t = 0; t < mix->blk; t++)
+			g[t] = mix_ramp_gain(r, t);
 	}
 }
 
@@ -228,8 +231,8 @@ bool mix_render(struct mixer *mix, int16_t *out, const int16_t *x,
 			       mix_ramp_make(go0, go1, mix->n));
 	}
 	else {
-		k->out_blocks(out, mix->sum, x, mix->blk, mix->nblk, gi,
-			      p->bg);
+		k->out_curve(out, mix->sum, x, mix->blk, mix->nblk, gi,
+			     p->g, p->sh);
 	}
 
 	*lim = p->lim1;

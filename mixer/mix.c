@@ -64,8 +64,10 @@ void mix_free(struct mixer *mix)
 	free(mix->gp);
 	free(mix->lvl_thr);
 	free(mix->pk_share);
-	for (i = 0; i <= MIX_PLAN_CACHE; i++)
-		free(mix->plans[i].bg);
+	for (i = 0; i <= MIX_PLAN_CACHE; i++) {
+		free(mix->plans[i].g);
+		free(mix->plans[i].sh);
+	}
 	free(mix->legs);
 	free(mix->ids);
 	free(mix);
@@ -76,7 +78,7 @@ static bool plans_ok(const struct mixer *mix)
 	unsigned i;
 
 	for (i = 0; i <= MIX_PLAN_CACHE; i++) {
-		if (!mix->plans[i].bg)
+		if (!mix->plans[i].g || !mix->plans[i].sh)
 			return false;
 	}
 	return true;
@@ -126,8 +128,8 @@ int mix_alloc(struct mixer **mixp, const struct mix_cfg *cfg)
 	mix->lvl_thr = zalloc_aligned(MIX_LEVELS * sizeof(*mix->lvl_thr));
 	mix->pk_share = zalloc_aligned(mix->nblk * sizeof(*mix->pk_share));
 	for (i = 0; i <= MIX_PLAN_CACHE; i++) {
-		mix->plans[i].bg = zalloc_aligned(mix->nblk *
-						  sizeof(*mix->plans[i].bg));
+		mix->plans[i].g = zalloc_aligned(mix->n * sizeof(int32_t));
+		mix->plans[i].sh = zalloc_aligned(mix->nblk);
 	}
 	mix->legs = calloc(cfg->capacity, sizeof(*mix->legs));
 	mix->ids  = calloc(cfg->capacity, sizeof(*mix->ids));
@@ -356,7 +358,9 @@ static void accumulate(struct mixer *mix)
 
 	memset(mix->sum, 0, n * sizeof(*mix->sum));
 
-	for (i = 0; i < mix->count; i++) {
+	/* Backwards here, forwards in render_outputs(): the inputs read
+	 * last here are still in cache when the output pass starts. */
+	for (i = mix->count; i-- > 0;) {
 		unsigned id = mix->ids[i];
 		struct mix_leg *leg = &mix->legs[id];
 		const int16_t *x = mix->in + (size_t)id * mix->stride;

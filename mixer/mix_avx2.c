@@ -61,4 +61,12 @@ static inline void v_st_half(int16_t *p, V lo)
 static inline V v_mullo(V a, V b) { return simde_mm256_mullo_epi32(a, b); }
 static inline V v_lanes1(void) { return simde_mm256_set_epi32(8, 7, 6, 5, 4, 3, 2, 1); }
 
+/* vpmovsxwd straight from memory: no lane extract. */
+static inline void v_ld_widen(const int16_t *p, V *lo, V *hi)
+{
+	*lo = simde_mm256_cvtepi16_epi32(simde_mm_loadu_si128((const void *)p));
+	*hi = simde_mm256_cvtepi16_epi32(
+		simde_mm_loadu_si128((const void *)(p + 8)));
+}
+
 #include "mix_simd.h"

@@ -79,9 +79,18 @@ static inline void v_widen(V x, V *lo, V *hi)
 }
 
 /* vpackssdw interleaves per 128-bit lane: gather the quadwords back. */
+static const int64_t pack_idx[8] __attribute__((aligned(64))) = {
+	0, 2, 4, 6, 1, 3, 5, 7
+};
+static const int32_t lanes1[16] __attribute__((aligned(64))) = {
+	1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16
+};
+
+/* Constants come from memory: built in registers they cost a dozen
+ * instructions per call. */
 static inline V v_pack(V lo, V hi)
 {
-	const V idx = simde_mm512_set_epi64(7, 5, 3, 1, 6, 4, 2, 0);
+	const V idx = simde_mm512_load_si512(pack_idx);
 
 	return simde_mm512_permutexvar_epi64(idx,
 					     simde_mm512_packs_epi32(lo, hi));
@@ -93,10 +102,12 @@ static inline void v_st_half(int16_t *p, V lo)
 }
 
 static inline V v_mullo(V a, V b) { return simde_mm512_mullo_epi32(a, b); }
-static inline V v_lanes1(void)
+static inline V v_lanes1(void) { return simde_mm512_load_si512(lanes1); }
+
+static inline void v_ld_widen(const int16_t *p, V *lo, V *hi)
 {
-	return simde_mm512_set_epi32(16, 15, 14, 13, 12, 11, 10, 9,
-				     8, 7, 6, 5, 4, 3, 2, 1);
+	*lo = v_cvt16(simde_mm256_loadu_si256((const void *)p));
+	*hi = v_cvt16(simde_mm256_loadu_si256((const void *)(p + 16)));
 }
 
 #include "mix_simd.h"

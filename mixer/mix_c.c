@@ -67,18 +67,17 @@ static void out_c(int16_t *out, const int32_t *sum, const int16_t *x,
 	}
 }
 
-static void out_blocks_c(int16_t *out, const int32_t *sum, const int16_t *x,
-			 size_t blk, unsigned nblk, struct mix_ramp gi,
-			 const struct mix_bgain *bg)
+static void out_curve_c(int16_t *out, const int32_t *sum, const int16_t *x,
+			size_t blk, unsigned nblk, struct mix_ramp gi,
+			const int32_t *g, const uint8_t *sh)
 {
-	unsigned b;
+	bool unity = mix_ramp_is(gi, MIX_ONE);
+	size_t t, n = blk * nblk;
 
-	for (b = 0; b < nblk; b++) {
-		const size_t off = b * blk;
-		const struct mix_ramp go = { bg[b].base, bg[b].step };
+	for (t = 0; t < n; t++) {
+		int32_t d = (sum[t] - own_c(x, t, gi, unity)) >> sh[t / blk];
 
-		out_c(out + off, sum + off, x ? x + off : NULL, blk,
-		      mix_ramp_at(gi, off), bg[b].sh, go);
+		out[t] = mix_sat16(mix_mul16(d, g[t]) >> MIX_Q);
 	}
 }
 
@@ -96,6 +95,6 @@ const struct mix_kernels mix_kernels_c = {
 	.energy  = energy_c,
 	.peak    = peak_c,
 	.out     = out_c,
-	.out_blocks = out_blocks_c,
+	.out_curve = out_curve_c,
 	.sub_sat = sub_sat_c,
 };

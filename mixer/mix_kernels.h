@@ -70,16 +70,6 @@ static inline bool mix_ramp_is(struct mix_ramp r, int32_t g)
 	return r.step == 0 && r.base == g * MIX_ONE;
 }
 
-/**
- * Output gain of one limiter block: the ramp {base, step} restarts at the
- * block's first sample, and d is shifted right by sh before the gain.
- */
-struct mix_bgain {
-	int32_t base;
-	int32_t step;
-	uint32_t sh;
-};
-
 /* Scalar building blocks shared by mix_c.c and the SIMD tails. */
 
 /** x * g as pmaddwd computes it: both operands taken as int16. */
@@ -158,13 +148,14 @@ struct mix_kernels {
 		    struct mix_ramp go);
 
 	/**
-	 * out() over nblk consecutive blocks of blk samples, block b with
-	 * shift bg[b].sh and gain ramp {bg[b].base, bg[b].step}; the own
-	 * ramp gi runs over the whole span (n = blk * nblk).
+	 * out() with a per-sample gain curve and a per-block shift:
+	 * out[t] = sat16((int16(d[t] >> sh[t / blk]) * g[t]) >> MIX_Q) for
+	 * t < blk * nblk, 0 <= g[t] <= 32767; the own ramp gi runs over the
+	 * whole span.
 	 */
-	void (*out_blocks)(int16_t *out, const int32_t *sum, const int16_t *x,
-			   size_t blk, unsigned nblk, struct mix_ramp gi,
-			   const struct mix_bgain *bg);
+	void (*out_curve)(int16_t *out, const int32_t *sum, const int16_t *x,
+			  size_t blk, unsigned nblk, struct mix_ramp gi,
+			  const int32_t *g, const uint8_t *sh);
 
 	/** out[t] = sat16(sum[t] - x[t]); x == NULL: sat16(sum[t]). */
 	void (*sub_sat)(int16_t *out, const int32_t *sum, const int16_t *x,

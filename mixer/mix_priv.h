@@ -55,7 +55,8 @@ struct mix_plan {
 	bool unlimited;          /**< no gain reduction at all           */
 	bool limited;
 	float lim1;              /**< limiter factor at the frame end    */
-	struct mix_bgain *bg;    /**< [nblk]                             */
+	int32_t *g;              /**< [n] per-sample Q13 gain curve       */
+	uint8_t *sh;             /**< [nblk] shift of d per block         */
 };
 
 struct mixer {

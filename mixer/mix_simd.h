@@ -9,6 +9,7 @@
  *   v_ld v_st            unaligned load/store of a whole vector
  *   v_ld_half_z          load VW int16 into the low half, zero the rest
  *   v_widen v_widen_lo   sign-extend int16 lanes to int32, in order
+ *   v_ld_widen           load 2*VW int16 as two int32 vectors
  *   v_pack v_st_half     saturating int32 -> int16, in order
  *   v_add v_sub v_madd v_max32 v_min32 v_max16 v_min16 v_set1 v_zero
  *   v_srai v_srli (immediate)  v_sra (run-time count)
@@ -30,7 +31,8 @@
 
 #define MIX_INLINE static inline __attribute__((always_inline))
 
-enum own_mode { OWN_NONE, OWN_UNITY, OWN_GAIN };
+/* own contribution: none, x, x * constant gain, x * gain ramp */
+enum own_mode { OWN_NONE, OWN_UNITY, OWN_GAINC, OWN_GAIN };
 
 struct vstat {
 	V e, mx, mn;
@@ -119,6 +121,7 @@ MIX_INLINE uint64_t vstat_done(struct vstat *s, const int16_t *x,
 /* Ramp lanes: r_lo holds base + step*(t+1) for the VW samples of t. */
 struct vramp {
 	V lo, hi, inc_full, inc_half;
+	V gc;      /* the gain itself, for a constant ramp */
 };
 
 /* Lanes past the end of a short ramp may leave int32: wrap, unused. */
@@ -138,6 +141,7 @@ MIX_INLINE void vramp_init(struct vramp *r, struct mix_ramp g)
 	r->hi = v_add(r->lo, v_set1(wrap32((int64_t)g.step * VW)));
 	r->inc_full = v_set1(wrap32((int64_t)g.step * 2 * VW));
 	r->inc_half = v_set1(wrap32((int64_t)g.step * VW));
+	r->gc = v_set1(g.base >> MIX_Q);
 }
 
 MIX_INLINE V own_gain(V xw, V rr)
@@ -165,6 +169,10 @@ MIX_INLINE uint64_t acc_body(int32_t *sum, const int16_t *x, size_t n,
 		if (mode == OWN_NONE)
 			continue;
 		v_widen(xv, &lo, &hi);
+		if (mode == OWN_GAINC) {
+			lo = v_srai(v_madd(lo, r.gc), MIX_Q);
+			hi = v_srai(v_madd(hi, r.gc), MIX_Q);
+		}
 		if (mode == OWN_GAIN) {
 			lo = own_gain(lo, r.lo);
 			hi = own_gain(hi, r.hi);
@@ -181,6 +189,8 @@ MIX_INLINE uint64_t acc_body(int32_t *sum, const int16_t *x, size_t n,
 		if (mode != OWN_NONE) {
 			V lo = v_widen_lo(xv);
 
+			if (mode == OWN_GAINC)
+				lo = v_srai(v_madd(lo, r.gc), MIX_Q);
 			if (mode == OWN_GAIN)
 				lo = own_gain(lo, r.lo);
 			v_st(sum + i, v_add(v_ld(sum + i), lo));
@@ -201,6 +211,8 @@ static uint64_t FN(mix_acc)(int32_t *sum, const int16_t *x, size_t n,
 {
 	if (mix_ramp_is(g, MIX_ONE))
 		return acc_body(sum, x, n, g, peak, OWN_UNITY);
+	if (!g.step)
+		return acc_body(sum, x, n, g, peak, OWN_GAINC);
 	return acc_body(sum, x, n, g, peak, OWN_GAIN);
 }
 
@@ -219,7 +231,11 @@ MIX_INLINE void load_d(const int32_t *sum, const int16_t *x, size_t i,
 	if (mode != OWN_NONE) {
 		V lo, hi;
 
-		v_widen(v_ld(x + i), &lo, &hi);
+		v_ld_widen(x + i, &lo, &hi);
+		if (mode == OWN_GAINC) {
+			lo = v_srai(v_madd(lo, r->gc), MIX_Q);
+			hi = v_srai(v_madd(hi, r->gc), MIX_Q);
+		}
 		if (mode == OWN_GAIN) {
 			lo = own_gain(lo, r->lo);
 			hi = own_gain(hi, r->hi);
@@ -239,6 +255,8 @@ MIX_INLINE V load_d_half(const int32_t *sum, const int16_t *x, size_t i,
 	if (mode != OWN_NONE) {
 		V lo = v_widen_lo(v_ld_half_z(x + i));
 
+		if (mode == OWN_GAINC)
+			lo = v_srai(v_madd(lo, r->gc), MIX_Q);
 		if (mode == OWN_GAIN) {
 			lo = own_gain(lo, r->lo);
 			r->lo = v_add(r->lo, r->inc_half);
@@ -262,7 +280,9 @@ static inline enum own_mode own_mode_of(const int16_t *x, struct mix_ramp gi)
 {
 	if (!x)
 		return OWN_NONE;
-	return mix_ramp_is(gi, MIX_ONE) ? OWN_UNITY : OWN_GAIN;
+	if (mix_ramp_is(gi, MIX_ONE))
+		return OWN_UNITY;
+	return gi.step ? OWN_GAIN : OWN_GAINC;
 }
 
 /* --- peak -------------------------------------------------------- */
@@ -306,6 +326,7 @@ static uint32_t FN(mix_peak)(const int32_t *sum, const int16_t *x, size_t n,
 	switch (own_mode_of(x, gi)) {
 	case OWN_NONE:  return peak_body(sum, x, n, gi, OWN_NONE);
 	case OWN_UNITY: return peak_body(sum, x, n, gi, OWN_UNITY);
+	case OWN_GAINC: return peak_body(sum, x, n, gi, OWN_GAINC);
 	default:        return peak_body(sum, x, n, gi, OWN_GAIN);
 	}
 }
@@ -356,41 +377,73 @@ static void FN(mix_out)(int16_t *out, const int32_t *sum, const int16_t *x,
 	case OWN_UNITY:
 		out_span(out, sum, x, n, gi, sh, go, OWN_UNITY);
 		break;
+	case OWN_GAINC:
+		out_span(out, sum, x, n, gi, sh, go, OWN_GAINC);
+		break;
 	default:
 		out_span(out, sum, x, n, gi, sh, go, OWN_GAIN);
 		break;
 	}
 }
 
-MIX_INLINE void out_blocks_body(int16_t *out, const int32_t *sum,
-				const int16_t *x, size_t blk, unsigned nblk,
-				struct mix_ramp gi,
-				const struct mix_bgain *bg, enum own_mode mode)
+MIX_INLINE void out_curve_body(int16_t *out, const int32_t *sum,
+			       const int16_t *x, size_t blk, unsigned nblk,
+			       struct mix_ramp gi, const int32_t *g,
+			       const uint8_t *sh, enum own_mode mode)
 {
+	struct vramp r;
 	unsigned b;
 
+	vramp_init(&r, gi);
 	for (b = 0; b < nblk; b++) {
-		const size_t off = b * blk;
-		const struct mix_ramp go = { bg[b].base, bg[b].step };
+		const size_t off = b * blk, end = off + blk;
+		const unsigned s = sh[b];
+		size_t i = off, t;
 
-		out_span(out + off, sum + off, mode == OWN_NONE ? x : x + off,
-			 blk, mix_ramp_at(gi, off), bg[b].sh, go, mode);
+		/* A ramped own gain restarts at each block (rare). */
+		if (mode == OWN_GAIN)
+			vramp_init(&r, mix_ramp_at(gi, off));
+		for (; i + 2 * VW <= end; i += 2 * VW) {
+			V lo, hi;
+
+			load_d(sum, x, i, &r, mode, &lo, &hi);
+			lo = v_srai(v_madd(v_sra(lo, s), v_ld(g + i)), MIX_Q);
+			hi = v_srai(v_madd(v_sra(hi, s), v_ld(g + i + VW)),
+				    MIX_Q);
+			v_st(out + i, v_pack(lo, hi));
+		}
+		if (i + VW <= end) {
+			V d = load_d_half(sum, x, i, &r, mode);
+
+			d = v_srai(v_madd(v_sra(d, s), v_ld(g + i)), MIX_Q);
+			v_st_half(out + i, d);
+			i += VW;
+		}
+		for (t = i; t < end; t++) {
+			int32_t d = d_scalar(sum, x, t, gi, mode) >> s;
+
+			out[t] = mix_sat16(mix_mul16(d, g[t]) >> MIX_Q);
+		}
 	}
 }
 
-static void FN(mix_out_blocks)(int16_t *out, const int32_t *sum,
-			       const int16_t *x, size_t blk, unsigned nblk,
-			       struct mix_ramp gi, const struct mix_bgain *bg)
+static void FN(mix_out_curve)(int16_t *out, const int32_t *sum,
+			      const int16_t *x, size_t blk, unsigned nblk,
+			      struct mix_ramp gi, const int32_t *g,
+			      const uint8_t *sh)
 {
 	switch (own_mode_of(x, gi)) {
 	case OWN_NONE:
-		out_blocks_body(out, sum, x, blk, nblk, gi, bg, OWN_NONE);
+		out_curve_body(out, sum, x, blk, nblk, gi, g, sh, OWN_NONE);
 		break;
 	case OWN_UNITY:
-		out_blocks_body(out, sum, x, blk, nblk, gi, bg, OWN_UNITY);
+		out_curve_body(out, sum, x, blk, nblk, gi, g, sh, OWN_UNITY);
+		break;
+	case OWN_GAINC:
+		out_curve_body(out, sum, x, blk, nblk, gi, g, sh, OWN_GAINC);
 		break;
 	default:
-		out_blocks_body(out, sum, x, blk, nblk, gi, bg, OWN_GAIN);
+		out_curve_body(out, sum, x, blk, nblk, gi, g, sh, OWN_GAIN);
 		break;
 	}
 }
@@ -432,6 +485,6 @@ const struct mix_kernels MIX_CAT(mix_kernels, MIX_SFX) = {
 	.energy  = FN(mix_energy),
 	.peak    = FN(mix_peak),
 	.out     = FN(mix_out),
-	.out_blocks = FN(mix_out_blocks),
+	.out_curve = FN(mix_out_curve),
 	.sub_sat = FN(mix_sub_sat),
 };

@@ -74,4 +74,9 @@ static inline void v_st_half(int16_t *p, V lo)
 static inline V v_mullo(V a, V b) { return simde_mm_mullo_epi32(a, b); }
 static inline V v_lanes1(void) { return simde_mm_set_epi32(4, 3, 2, 1); }
 
+static inline void v_ld_widen(const int16_t *p, V *lo, V *hi)
+{
+	v_widen(v_ld(p), lo, hi);
+}
+
 #include "mix_simd.h"

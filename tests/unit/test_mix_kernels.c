@@ -264,13 +264,16 @@ static void test_unaligned_offsets(void **state)
 	}
 }
 
-/* out_blocks: random per-block shifts and gain ramps, all block sizes. */
-static void test_bitexact_blocks(void **state)
+/* out_curve: random per-block shifts and gain curves, all block sizes. */
+static int32_t gcurve[MAXN + PAD] __attribute__((aligned(64)));
+
+static void test_bitexact_curve(void **state)
 {
 	static const size_t blks[] = { 8, 16, 24, 32, 48, 5, 13 };
 	const struct mix_kernels *c = &mix_kernels_c;
-	struct mix_bgain bg[60];
+	uint8_t sh[60];
 	unsigned it, k, b;
+	size_t t;
 
 	for (it = 0; it < 400; it++) {
 		size_t blk = blks[it % 7];
@@ -279,37 +282,36 @@ static void test_bitexact_blocks(void **state)
 		struct mix_ramp gi = ramp_of(rnd() % 6, n);
 		int withx = it % 3 != 0;
 
-		for (b = 0; b < nblk; b++) {
-			struct mix_ramp r = mix_ramp_make(rnd() % 32768,
-							  rnd() % 32768, blk);
-
-			bg[b].base = r.base;
-			bg[b].step = r.step;
-			bg[b].sh = rnd() % 12;
-		}
+		for (b = 0; b < nblk; b++)
+			sh[b] = (uint8_t)(rnd() % 12);
+		for (t = 0; t < n; t++)
+			gcurve[t] = (int32_t)(rnd() % 32768);
 		fill16(xa, n, it % 5 ? P_RANDOM : P_ALTERNATE);
 		fill32(sa, n, P_RANDOM, 16 + (int)(rnd() % 12));
 		for (k = 0; k < nothers; k++) {
 			memset(orf, 0x55, sizeof(orf));
 			memset(ok_, 0x55, sizeof(ok_));
-			c->out_blocks(orf, sa, withx ? xa : NULL, blk, nblk, gi,
-				      bg);
-			others[k]->out_blocks(ok_, sa, withx ? xa : NULL, blk,
-					      nblk, gi, bg);
+			c->out_curve(orf, sa, withx ? xa : NULL, blk, nblk, gi,
+				     gcurve, sh);
+			others[k]->out_curve(ok_, sa, withx ? xa : NULL, blk,
+					     nblk, gi, gcurve, sh);
 			if (memcmp(orf, ok_, sizeof(orf)))
-				fail_msg("%s out_blocks blk=%zu nblk=%u",
+				fail_msg("%s out_curve blk=%zu nblk=%u",
 					 other_names[k], blk, nblk);
 		}
 	}
 
-	/* Reference: block 1 uses its own shift and gain. */
+	/* Reference: block 1 uses its own shift, sample 9 its own gain. */
 	fill32(sa, 16, P_SILENCE, 0);
-	sa[0] = 1000; sa[8] = 1000;
-	bg[0] = (struct mix_bgain){ MIX_ONE * MIX_ONE, 0, 0 };
-	bg[1] = (struct mix_bgain){ 2 * MIX_ONE * MIX_ONE, 0, 2 };
-	c->out_blocks(orf, sa, NULL, 8, 2, mix_ramp_const(MIX_ONE), bg);
+	sa[0] = 1000; sa[8] = 1000; sa[9] = 1000;
+	for (t = 0; t < 16; t++)
+		gcurve[t] = MIX_ONE;
+	gcurve[9] = 2 * MIX_ONE;
+	sh[0] = 0; sh[1] = 2;
+	c->out_curve(orf, sa, NULL, 8, 2, mix_ramp_const(MIX_ONE), gcurve, sh);
 	assert_int_equal(orf[0], 1000);
-	assert_int_equal(orf[8], 500);
+	assert_int_equal(orf[8], 250);
+	assert_int_equal(orf[9], 500);
 }
 
 static void test_isa_names(void **state)
@@ -344,7 +346,7 @@ int main(void)
 		cmocka_unit_test(test_bitexact_all_lengths),
 		cmocka_unit_test(test_bitexact_random_soak),
 		cmocka_unit_test(test_unaligned_offsets),
-		cmocka_unit_test(test_bitexact_blocks),
+		cmocka_unit_test(test_bitexact_curve),
 		cmocka_unit_test(test_isa_names),
 	};
 
