@@ -70,6 +70,7 @@ struct call {
 	struct mbuf *desc;           /* the SDP for the pending 200 OK     */
 	char     hdrs[160];          /* its session timer headers          */
 	bool     has_offer;          /* the INVITE carried SDP             */
+	bool     answered;           /* 200 OK sent                        */
 };
 
 
@@ -485,7 +486,9 @@ static void close_handler(int err, const struct sip_msg *msg, void *arg)
 	else if (err == ETIMEDOUT)
 		re_snprintf(why, sizeof(why), "no ACK (timeout)");
 	else if (err == ECONNRESET)
-		re_snprintf(why, sizeof(why), "cancelled or BYE");
+		/* libre 1.1 reports a peer's BYE and CANCEL alike */
+		re_snprintf(why, sizeof(why), "%s from peer",
+			    call->answered ? "BYE" : "CANCEL");
 	else
 		re_snprintf(why, sizeof(why), "%m", err);
 
@@ -540,6 +543,7 @@ static int call_answered(struct call *call)
 {
 	int err;
 
+	call->answered = true;
 	st_start(call);
 
 	if (call->has_offer && call->env->me) {
