@@ -1,0 +1,243 @@
+"""Robustness of chorusd's SIP and RTP handling, scripted:
+- a retransmitted INVITE (same branch) makes one leg, not two;
+- BYE / re-INVITE for an unknown dialog -> 481;
+- re-INVITE that changes the codec (PCMU -> PCMA): RTP follows;
+- symmetric RTP: a client that sends from another port than its SDP says
+  (NAT) gets the mix there (latching);
+- garbage on the SIP port (UDP and TCP) and on the RTP port, RTP with an
+  unnegotiated payload type: chorusd keeps running and answering.
+"""
+import os
+import random
+import socket
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import chorustest as ct  # noqa: E402
+from chorustest import check  # noqa: E402
+
+ONE = "onlyone"     # listed room with max=1
+
+
+def test_invite_retransmission(d):
+    with ct.SipUA(d.addr, "udp", "retx") as ua:
+        peer = ct.RtpPeer()
+        try:
+            c = ct.Call(ua, ua.room_uri(ONE))
+            c.send_invite(ct.make_sdp(peer.port, [0]))
+            ua.send_raw(c.invite_raw)             # a retransmission, same branch
+            ua.send_raw(c.invite_raw)
+            f = c.wait_final(5)
+            check(f is not None and f.status == 200, "INVITE: %s" % (f and f.first))
+            # any further finals for this branch must be the same 2xx (retransmits)
+            time.sleep(0.5)
+            while True:
+                m = ua.take_stray(lambda r: r.branch == c.branch)
+                if m is None:
+                    m = ua.wait_response(lambda r: r.branch == c.branch, 0.2)
+                if m is None:
+                    break
+                check(m.status in (100, 200) and (m.status == 100 or m.to_tag == f.to_tag),
+                      "retransmitted INVITE answered %s (To tag %s vs %s)" % (
+                          m.first, m.to_tag, f.to_tag))
+            c.ack_2xx()
+            r = c.bye()
+            check(r is not None and r.status == 200, "BYE: %s" % (r and r.first))
+        finally:
+            peer.close()
+    # if the retransmission had made a second leg, the max=1 room would
+    # still be occupied now
+    time.sleep(0.3)
+    with ct.SipUA(d.addr, "udp", "after") as ua:
+        peer = ct.RtpPeer()
+        try:
+            c = ua.invite(ONE, ct.make_sdp(peer.port, [0]))
+            check(c.final is not None and c.final.status == 200,
+                  "max=1 room after a retransmitted INVITE and BYE: %s (leaked leg?)"
+                  % (c.final and c.final.first))
+            c.bye()
+        finally:
+            peer.close()
+
+
+def test_unknown_dialog(d):
+    with ct.SipUA(d.addr, "udp", "nodialog") as ua:
+        for method in ("BYE", "INVITE"):
+            branch = "z9hG4bK" + ct.rand_token()
+            body = ct.make_sdp(20000, [0]) if method == "INVITE" else b""
+            req = ua.build(method, ua.room_uri("1000"), ct.rand_token(12) + "@x", "abc", 7,
+                           branch, to_tag="doesnotexist", body=body)
+            r, _ = ua.transact(req, branch, method, timeout=4)
+            check(r is not None, "%s for an unknown dialog: no answer" % method)
+            ct.log("%s in unknown dialog -> %s" % (method, r.first))
+            if method == "INVITE" and r.status >= 300:
+                ua.send_raw(ua.build("ACK", ua.room_uri("1000"), r.get("call-id"), "abc", 7,
+                                     branch, to_tag=r.to_tag))
+            check(r.status == 481, "%s for an unknown dialog: %s (expected 481)"
+                  % (method, r.first))
+
+
+def test_reinvite_codec_change(d):
+    with ct.SipUA(d.addr, "udp", "switch") as ua:
+        peer = ct.RtpPeer()
+        try:
+            c = ua.invite("1000", ct.make_sdp(peer.port, [0]))
+            check(c.final is not None and c.final.status == 200, "INVITE: %s"
+                  % (c.final and c.final.first))
+            a = ct.Sdp(c.final.body)
+            peer.start_stream((a.conn, a.port), 0, "PCMU", 600.0)
+            time.sleep(1.0)
+            t = time.monotonic()
+            time.sleep(1.0)
+            before = {p["pt"] for p in peer.received_between(t, time.monotonic())}
+            check(before == {0}, "before the re-INVITE: payload types %s" % before)
+            peer.stop_stream()
+            r = c.request("INVITE", body=ct.make_sdp(peer.port, [8]))
+            check(r is not None and r.status == 200, "re-INVITE PCMA only: %s" % (r and r.first))
+            a2 = ct.Sdp(r.body)
+            check(a2.pts and a2.pts[0] == 8, "re-INVITE PCMA only: answer m= %s" % a2.pts)
+            peer.start_stream((a2.conn, a2.port), 8, "PCMA", 600.0)
+            time.sleep(1.0)
+            t = time.monotonic()
+            time.sleep(1.0)
+            after = [p for p in peer.received_between(t, time.monotonic())]
+            pts = {p["pt"] for p in after}
+            ct.log("after re-INVITE to PCMA: %d packets, payload types %s" % (len(after), pts))
+            check(after, "no RTP after switching to PCMA")
+            check(pts == {8}, "after switching to PCMA chorusd sends payload types %s" % pts)
+            peer.stop_stream()
+            b = c.bye()
+            check(b is not None and b.status == 200, "BYE: %s" % (b and b.first))
+        finally:
+            peer.close()
+
+
+def test_latching(d):
+    """SDP names port P, but RTP is sent from socket Q: the mix must come
+    back to Q (symmetric RTP / latching, what NATed phones need)."""
+    with ct.SipUA(d.addr, "udp", "natted") as ua, ct.SipUA(d.addr, "udp", "other") as ua2:
+        sdp_sock = ct.RtpPeer()      # advertised, never sends
+        real = ct.RtpPeer()          # sends and should receive
+        other = ct.RtpPeer()
+        try:
+            c = ua.invite("1000", ct.make_sdp(sdp_sock.port, [0]))
+            check(c.final is not None and c.final.status == 200, "INVITE: %s"
+                  % (c.final and c.final.first))
+            a = ct.Sdp(c.final.body)
+            c2 = ua2.invite("1000", ct.make_sdp(other.port, [0]))
+            check(c2.final is not None and c2.final.status == 200, "2nd INVITE")
+            a2 = ct.Sdp(c2.final.body)
+            other.start_stream((a2.conn, a2.port), 0, "PCMU", 800.0)
+            real.start_stream((a.conn, a.port), 0, "PCMU", 500.0)
+            time.sleep(1.0)
+            t = time.monotonic()
+            time.sleep(1.5)
+            got = real.received_between(t, time.monotonic())
+            sdp_sock.drain(0.05)
+            pcm = b"".join(p["payload"] for p in got if p["pt"] == 0)
+            lv = ct.tone_report(ct.g711_decode(pcm, "PCMU").astype(float) / 32768, 8000,
+                                [500.0, 800.0]) if pcm else {}
+            ct.log("latching: %d packets to the sending port, %d to the SDP port; %s" % (
+                len(got), len(sdp_sock.received), lv))
+            check(len(got) >= 50, "latching: only %d RTP packets came back to the port the "
+                  "client sends from (%d went to the SDP port)" % (len(got),
+                                                                   len(sdp_sock.received)))
+            check(lv.get(800.0, -200) > -40, "latched leg does not hear the other leg: %s" % lv)
+            real.stop_stream()
+            other.stop_stream()
+            c.bye()
+            c2.bye()
+        finally:
+            for p in (sdp_sock, real, other):
+                p.close()
+
+
+def test_garbage(d):
+    rnd = random.Random(1234)
+    junk = [b"", b"\r\n\r\n", b"INVITE\r\n\r\n", b"SIP/2.0 200 OK\r\n\r\n",
+            b"INVITE sip:1000@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:1\r\n\r\n",
+            b"OPTIONS sip:x SIP/2.0\r\nContent-Length: -5\r\n\r\n",
+            b"INVITE sip:1000@127.0.0.1 SIP/2.0\r\n" + b"X-Long: " + b"a" * 60000 + b"\r\n\r\n",
+            b"BYE sip:1000@127.0.0.1 SIP/3.0\r\nCall-ID: \r\nCSeq: x BYE\r\n\r\n"]
+    junk += [bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, 1400)))
+             for _ in range(30)]
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for j in junk:
+        try:
+            s.sendto(j[:65000], d.addr)
+        except OSError:
+            pass
+    s.close()
+    for j in junk[:12]:
+        try:
+            t = socket.create_connection(d.addr, timeout=2)
+            t.sendall(j + b"\r\n\r\n")
+            t.close()
+        except OSError:
+            pass
+    # a valid call, and garbage + wrong payload type into its RTP port
+    with ct.SipUA(d.addr, "udp", "junkrtp") as ua:
+        peer = ct.RtpPeer()
+        try:
+            c = ua.invite("1000", ct.make_sdp(peer.port, [0]))
+            check(c.final is not None and c.final.status == 200, "INVITE after SIP garbage: %s"
+                  % (c.final and c.final.first))
+            a = ct.Sdp(c.final.body)
+            dst = (a.conn, a.port)
+            for i in range(200):
+                kind = i % 4
+                if kind == 0:
+                    pkt = bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, 200)))
+                elif kind == 1:
+                    pkt = ct.rtp_packet(18, i, i * 160, 77, b"\x00" * 20)     # G.729, not ours
+                elif kind == 2:
+                    pkt = ct.rtp_packet(0, i, i * 160, 78, b"")               # empty payload
+                else:
+                    pkt = b"\x80\x00" + b"\x01" * 6                          # short header
+                peer.sock.sendto(pkt, dst)
+                # RTCP port too
+                peer.sock.sendto(pkt, (a.conn, a.port + 1))
+            time.sleep(0.3)
+            check(d.alive(), "chorusd died on garbage RTP")
+            peer.stream(dst, 0, "PCMU", 1.0, freq=700.0)
+            peer.drain(0.2)
+            check(len(peer.received) >= 30, "after garbage RTP the leg gets %d packets"
+                  % len(peer.received))
+            b = c.bye()
+            check(b is not None and b.status == 200, "BYE: %s" % (b and b.first))
+        finally:
+            peer.close()
+    with ct.SipUA(d.addr, "udp") as ua:
+        o = ua.options()
+        check(o is not None and o.status == 200, "OPTIONS after garbage: %s" % (o and o.first))
+
+
+def main():
+    r = ct.Runner("sip_robust")
+    d = ct.Daemon(r.tmp.path, rooms_extra='room %s name="One" max=1\n' % ONE)
+    try:
+        d.start()
+    except ct.TestFailure as e:
+        r.fail("start", str(e))
+        d.stop()
+        d.dump_log()
+        return r.finish()
+    for name, fn in (("INVITE retransmission", test_invite_retransmission),
+                     ("unknown dialog 481", test_unknown_dialog),
+                     ("re-INVITE codec change", test_reinvite_codec_change),
+                     ("symmetric RTP latching", test_latching),
+                     ("garbage SIP and RTP", test_garbage)):
+        if not d.alive():
+            r.fail(name, "chorusd is not running")
+            continue
+        r.sub(name, fn, d)
+    for p in d.stop():
+        r.fail("shutdown", p)
+    if r.failures:
+        d.dump_log()
+    return r.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
