@@ -299,6 +299,84 @@ static int run_point(const struct opts *o, const struct sigbank *sb,
 }
 
 
+static bool is_kernel(const struct mb_result *r)
+{
+	return strcmp(r->impl, "memcpy") && strcmp(r->impl, "aumix");
+}
+
+
+/* The fastest kernel, the floor and the baseline at one point. */
+static void point_best(uint32_t n, uint32_t rate, uint32_t topk,
+		       const struct mb_result **best,
+		       const struct mb_result **mem,
+		       const struct mb_result **aumix)
+{
+	size_t i;
+
+	*best = *mem = *aumix = NULL;
+	for (i = 0; i < nresults; i++) {
+		const struct mb_result *r = &results[i];
+
+		if (r->n != n || r->rate != rate || r->skipped)
+			continue;
+		if (!strcmp(r->impl, "aumix"))
+			*aumix = r;
+		else if (r->topk != topk)
+			continue;
+		else if (!strcmp(r->impl, "memcpy"))
+			*mem = r;
+		else if (is_kernel(r) &&
+			 (!*best || r->ns_tick < (*best)->ns_tick))
+			*best = r;
+	}
+}
+
+
+/* The issue's targets, judged on 48 kHz with every leg talking (the
+ * worst case); only over the points this run measured. */
+static void summary_print(FILE *f, const struct opts *o)
+{
+	static const double target_ns = 60.0, target_mem = 2.0;
+	static const double target_aumix = 1000.0;
+	static const uint32_t rate = 48000, n_ratio = 1000;
+	const struct mb_result *best, *mem, *aumix;
+	double worst = 0.0;
+	uint32_t worst_n = 0;
+	size_t k;
+
+	for (k = 0; k < o->nc; k++) {
+		if (o->nv[k] < 10)
+			continue;
+		point_best(o->nv[k], rate, 0, &best, &mem, &aumix);
+		if (best && best->ns_tick / best->n > worst) {
+			worst = best->ns_tick / best->n;
+			worst_n = best->n;
+		}
+	}
+	point_best(n_ratio, rate, 0, &best, &mem, &aumix);
+	if (!worst_n && !best)
+		return;
+
+	fprintf(f, "\ntargets (48 kHz, all talking, best kernel per N):\n");
+	if (worst_n)
+		fprintf(f, "  <= %.0f ns/participant/frame for N=10..: worst "
+			"%.1f ns at N=%u -> %s\n", target_ns, worst, worst_n,
+			worst <= target_ns ? "MET" : "NOT MET");
+	if (best && mem)
+		fprintf(f, "  within %.0fx of memcpy at N=%u: %s %.2fx -> %s\n",
+			target_mem, n_ratio, best->impl,
+			best->ns_tick / mem->ns_tick,
+			best->ns_tick / mem->ns_tick <= target_mem
+			? "MET" : "NOT MET");
+	if (best && aumix)
+		fprintf(f, "  >= %.0fx faster than aumix at N=%u: %s %.0fx "
+			"-> %s\n", target_aumix, n_ratio, best->impl,
+			aumix->ns_tick / best->ns_tick,
+			aumix->ns_tick / best->ns_tick >= target_aumix
+			? "MET" : "NOT MET");
+}
+
+
 int main(int argc, char **argv)
 {
 	struct report_info info;
@@ -362,6 +440,11 @@ int main(int argc, char **argv)
 
 	if (o.aumix)
 		remmix_close();
+
+	if (!err)
+		summary_print(o.json ? stderr : stdout, &o);
+	fprintf(o.json ? stderr : stdout, "\n");
+	report_load(o.json ? stderr : stdout, "at end");
 
 	if (!err && o.plot) {
 		char title[256];

@@ -88,6 +88,7 @@ struct report_info {
 	double clock_ovh_ns;
 };
 void report_header(FILE *f, const struct report_info *info);
+void report_load(FILE *f, const char *when);
 /* memcpy_r / aumix_r: the same point's floor and baseline, or NULL. */
 void report_row(FILE *f, bool json, const struct mb_result *r,
 		const struct mb_result *memcpy_r,

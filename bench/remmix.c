@@ -32,6 +32,7 @@ enum {
 				  * aumix's aubuf waits for 6 (min_sz)   */
 	REMMIX_POLL_US   = 1000,
 	REMMIX_LIMIT_S   = 120,  /* hard bound on one point's wall time      */
+	REMMIX_PREDICT_MIN_N = 50,
 };
 
 struct remmix_run;
@@ -177,8 +178,10 @@ int remmix_point(struct mb_result *res, const struct sigbank *sb,
 	res->topk = 0;
 
 	/* aumix does (N-1)*N frame additions per tick: predict from the
-	 * last point and skip what would not finish in the budget */
-	if (prev_ns_tick > 0.0 && prev_n) {
+	 * last point and skip what would not finish in the budget. Below
+	 * REMMIX_PREDICT_MIN_N its polling loop, not the additions, is most
+	 * of the cost, and N^2 scaling from there would overestimate. */
+	if (prev_ns_tick > 0.0 && prev_n >= REMMIX_PREDICT_MIN_N) {
 		const double scale = ((double)n * (n - 1)) /
 			((double)prev_n * (prev_n - 1));
 		const double cost = prev_ns_tick * scale *

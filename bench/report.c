@@ -70,6 +70,21 @@ static void cpu_flags(char *buf, size_t sz)
 }
 
 
+/* The machine is shared: say how busy it was. */
+void report_load(FILE *f, const char *when)
+{
+	char buf[128] = "?";
+	FILE *la = fopen("/proc/loadavg", "r");
+
+	if (la) {
+		if (fgets(buf, sizeof(buf), la))
+			buf[strcspn(buf, "\n")] = '\0';
+		fclose(la);
+	}
+	fprintf(f, "load average %s: %s\n", when, buf);
+}
+
+
 void report_header(FILE *f, const struct report_info *info)
 {
 	char model[256], flags[256], date[64], kernels[128] = "";
@@ -104,7 +119,9 @@ void report_header(FILE *f, const struct report_info *info)
 		"(CLOCK_THREAD_CPUTIME_ID)\n", info->reps,
 		info->batch_s * 1e3);
 	fprintf(f, "clock pair overhead %.0f ns, subtracted from every "
-		"timed tick\n\n", info->clock_ovh_ns);
+		"timed tick\n", info->clock_ovh_ns);
+	report_load(f, "at start");
+	fprintf(f, "\n");
 	fprintf(f, "%-7s %5s %6s %4s %13s %11s %8s %8s %10s %5s\n",
 		"impl", "N", "rate", "topk", "ns/part/frm", "us/tick",
 		"%core", "xmemcpy", "aumix/this", "lim%");
