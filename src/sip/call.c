@@ -33,45 +33,7 @@
 
 #include "ctrl/log.h"
 #include "sip/call.h"
-
-enum {
-	SE_MIN_RFC    = 90,     /* RFC 4028 smallest Min-SE            */
-	SE_GUARD_MAX  = 32,     /* BYE this long before expiry at most */
-};
-
-struct call {
-	struct le le;                /* in env->calls                      */
-	struct call_env *env;
-	struct sipsess *sess;
-	struct leg *leg;
-	struct sdp_session *sdp;
-	struct sdpneg_result neg;    /* what the media runs with now       */
-	bool     neg_valid;
-	struct media_sock ms;
-	bool     ms_owned;           /* sockets not yet given to the engine */
-	bool     mux_only;           /* socket bound without an RTCP port  */
-	bool     media_added;
-	bool     hold;
-	bool     established;
-	uint32_t leg_id;
-	uint32_t room_id;
-	char     number[32];
-	char     peer[128];          /* for logs: From URI                 */
-
-	/* RFC 4028 */
-	struct tmr tmr_st;
-	uint32_t se;                 /* session interval, 0 = off          */
-	bool     we_refresh;
-	bool     peer_allows_update;
-	struct sip_request *req_upd; /* our refreshing UPDATE              */
-
-	/* answer delay (env->answer_delay_ms) */
-	struct tmr tmr_answer;
-	struct mbuf *desc;           /* the SDP for the pending 200 OK     */
-	char     hdrs[160];          /* its session timer headers          */
-	bool     has_offer;          /* the INVITE carried SDP             */
-	bool     answered;           /* 200 OK sent                        */
-};
+#include "sip/call_int.h"
 
 
 static void call_free(struct call *call, const char *why);
@@ -91,7 +53,7 @@ void call_reject(struct sip *sip, const struct sip_msg *msg, uint16_t scode,
 }
 
 
-static void reject_warning(struct sip *sip, const struct sip_msg *msg,
+void call_reject_warning(struct sip *sip, const struct sip_msg *msg,
 			   uint16_t scode, const char *reason,
 			   const char *text)
 {
@@ -190,7 +152,7 @@ static int media_start(struct call *call)
 }
 
 
-static void media_apply(struct call *call)
+void call_media_apply(struct call *call)
 {
 	struct media_leg_params prm;
 	int err;
@@ -230,7 +192,7 @@ static uint16_t rtcp_port(const struct call *call, bool mux)
 
 
 /* Decode and decide a new offer; on success the answer is in *descp. */
-static int offer_take(struct call *call, const struct sip_msg *msg,
+int call_offer_take(struct call *call, const struct sip_msg *msg,
 		      struct mbuf **descp, struct sdpneg_result *res,
 		      bool initial)
 {
@@ -266,112 +228,6 @@ static int offer_take(struct call *call, const struct sip_msg *msg,
 }
 
 
-/* ---- session timer -------------------------------------------------- */
-
-static void st_handler(void *arg);
-
-
-static void st_start(struct call *call)
-{
-	uint64_t ms;
-
-	if (!call->se) {
-		tmr_cancel(&call->tmr_st);
-		return;
-	}
-
-	if (call->we_refresh)
-		ms = (uint64_t)call->se * 1000 / 2;
-	else
-		ms = ((uint64_t)call->se -
-		      MIN((uint64_t)SE_GUARD_MAX, call->se / 3)) * 1000;
-
-	tmr_start(&call->tmr_st, ms, st_handler, call);
-}
-
-
-static void upd_resp_handler(int err, const struct sip_msg *msg, void *arg)
-{
-	struct call *call = arg;
-
-	call->req_upd = mem_deref(call->req_upd);
-
-	if (err || (msg && (msg->scode == 481 || msg->scode == 408))) {
-		call_hangup(call, "session refresh failed");
-		return;
-	}
-
-	if (msg && msg->scode >= 300)
-		warning("sip: room %s leg %u: refresh UPDATE answered %u %r\n",
-			call->number, call->leg_id, msg->scode, &msg->reason);
-}
-
-
-static void st_handler(void *arg)
-{
-	struct call *call = arg;
-	struct mbuf *desc = NULL;
-	int err;
-
-	if (!call->we_refresh) {
-		warning("sip: room %s leg %u: no session refresh within %u s,"
-			" hanging up\n", call->number, call->leg_id, call->se);
-		call_hangup(call, "session timer expired");
-		return;
-	}
-
-	if (call->peer_allows_update && !call->req_upd) {
-		err = sip_drequestf(&call->req_upd, call->env->sip, true,
-				    "UPDATE", sipsess_dialog(call->sess), 0,
-				    NULL, NULL, upd_resp_handler, call,
-				    "Session-Expires: %u;refresher=uas\r\n"
-				    "Supported: " CALL_SUPPORTED "\r\n"
-				    "Content-Length: 0\r\n"
-				    "\r\n", call->se);
-	}
-	else {
-		err = sdp_encode(&desc, call->sdp, true);
-		if (!err)
-			err = sipsess_modify(call->sess, desc);
-		mem_deref(desc);
-	}
-
-	if (err)
-		warning("sip: room %s leg %u: session refresh not sent (%m)\n",
-			call->number, call->leg_id, err);
-
-	st_start(call);
-}
-
-
-/* Parse Session-Expires / Min-SE of a request. Returns the interval
- * (0 = none) and the refresher the peer chose ("" = none). */
-static uint32_t se_parse(const struct sip_msg *msg, char *refresher,
-			 size_t sz, uint32_t *min_se)
-{
-	const struct sip_hdr *hdr;
-	struct pl num, params, val;
-
-	refresher[0] = '\0';
-	*min_se = 0;
-
-	hdr = sip_msg_hdr(msg, SIP_HDR_MIN_SE);
-	if (hdr && !re_regex(hdr->val.p, hdr->val.l, "[0-9]+", &num))
-		*min_se = pl_u32(&num);
-
-	hdr = sip_msg_hdr(msg, SIP_HDR_SESSION_EXPIRES);
-	if (!hdr)
-		hdr = sip_msg_xhdr(msg, "x");  /* compact form "x" */
-	if (!hdr || re_regex(hdr->val.p, hdr->val.l, "[0-9]+[^]*",
-			     &num, &params))
-		return 0;
-
-	if (!msg_param_decode(&params, "refresher", &val))
-		(void)pl_strcpy(&val, refresher, sz);
-
-	return pl_u32(&num);
-}
-
 
 /* ---- sipsess handlers ------------------------------------------------ */
 
@@ -392,7 +248,7 @@ static int offer_handler(struct mbuf **descp, const struct sip_msg *msg,
 		     " session timer off (libre cannot answer it)\n",
 		     call->number, call->leg_id);
 		call->se = 0;
-		st_start(call);
+		call_st_start(call);
 	}
 
 	if (!mbuf_get_left(msg->mb)) {
@@ -405,7 +261,7 @@ static int offer_handler(struct mbuf **descp, const struct sip_msg *msg,
 		return err;
 	}
 
-	err = offer_take(call, msg, descp, &res, false);
+	err = call_offer_take(call, msg, descp, &res, false);
 	if (err) {
 		/* libre answers 488; the old session stays as it was */
 		warning("sip: room %s leg %u: re-INVITE rejected 488: %s\n",
@@ -421,7 +277,7 @@ static int offer_handler(struct mbuf **descp, const struct sip_msg *msg,
 		info("sip: room %s leg %u: %s\n", call->number, call->leg_id,
 		     call->hold ? "on hold" : "resumed");
 
-	media_apply(call);
+	call_media_apply(call);
 
 	return 0;
 }
@@ -455,7 +311,7 @@ static int answer_handler(const struct sip_msg *msg, void *arg)
 
 	call->neg = res;
 	call->neg_valid = true;
-	media_apply(call);
+	call_media_apply(call);
 
 	return call->env->me && !call->media_added ? EIO : 0;
 }
@@ -544,7 +400,7 @@ static int call_answered(struct call *call)
 	int err;
 
 	call->answered = true;
-	st_start(call);
+	call_st_start(call);
 
 	if (call->has_offer && call->env->me) {
 		err = media_start(call);
@@ -622,7 +478,7 @@ int call_incoming(struct call_env *env, const struct sip_msg *msg,
 	}
 
 	/* RFC 4028: the peer asks for a session timer */
-	se = se_parse(msg, refresher, sizeof(refresher), &min_se_req);
+	se = call_se_parse(msg, refresher, sizeof(refresher), &min_se_req);
 	peer_timer = sip_msg_hdr_has_value(msg, SIP_HDR_SUPPORTED, "timer") ||
 		sip_msg_hdr_has_value(msg, SIP_HDR_REQUIRE, "timer");
 	if (se && se < env->min_se) {
@@ -661,13 +517,13 @@ int call_incoming(struct call_env *env, const struct sip_msg *msg,
 		if (err) {
 			re_snprintf(buf, sizeof(buf), "Malformed SDP (%m)",
 				    err);
-			reject_warning(env->sip, msg, 400, "Bad Request", buf);
+			call_reject_warning(env->sip, msg, 400, "Bad Request", buf);
 			goto out;
 		}
 
 		err = sdpneg_decide(&res, call->sdp, &env->prefs, true);
 		if (err) {
-			reject_warning(env->sip, msg, res.scode,
+			call_reject_warning(env->sip, msg, res.scode,
 				       "Not Acceptable Here", res.reason);
 			goto out;
 		}
@@ -856,104 +712,6 @@ void call_hangup(struct call *call, const char *why)
 	call_free(call, why ? why : "hung up");
 }
 
-
-/* ---- UPDATE (RFC 3311) ------------------------------------------------ */
-
-struct call *call_find_dialog(const struct call_env *env,
-			      const struct sip_msg *msg)
-{
-	struct le *le;
-
-	if (!env || !msg)
-		return NULL;
-
-	for (le = env->calls.head; le; le = le->next) {
-		struct call *call = le->data;
-
-		if (call->sess &&
-		    sip_dialog_cmp(sipsess_dialog(call->sess), msg))
-			return call;
-	}
-
-	return NULL;
-}
-
-
-void call_update_request(struct call_env *env, const struct sip_msg *msg)
-{
-	struct call *call = call_find_dialog(env, msg);
-	struct sip_contact contact;
-	struct sdpneg_result res;
-	struct mbuf *desc = NULL;
-	char hdrs[128] = "", refresher[8];
-	bool was_hold;
-	uint32_t se, min_se;
-	int err;
-
-	memset(&res, 0, sizeof(res));
-
-	if (!call || !call->established) {
-		call_reject(env->sip, msg, 481, "Call/Transaction Does Not Exist",
-			    NULL, "UPDATE outside a known dialog");
-		return;
-	}
-
-	if (!sip_dialog_rseq_valid(sipsess_dialog(call->sess), msg)) {
-		call_reject(env->sip, msg, 500, "Server Internal Error", NULL,
-			    "UPDATE with an old CSeq");
-		return;
-	}
-
-	if (mbuf_get_left(msg->mb)) {
-		was_hold = call->hold;
-		err = offer_take(call, msg, &desc, &res, false);
-		if (err) {
-			reject_warning(env->sip, msg,
-				       res.scode ? res.scode : 488,
-				       "Not Acceptable Here", res.reason[0] ?
-				       res.reason : "SDP error");
-			return;
-		}
-		call->neg = res;
-		call->hold = res.hold;
-		if (call->hold != was_hold)
-			info("sip: room %s leg %u: %s\n", call->number,
-			     call->leg_id, call->hold ? "on hold" : "resumed");
-		media_apply(call);
-	}
-
-	se = se_parse(msg, refresher, sizeof(refresher), &min_se);
-	if (se && se >= env->min_se) {
-		call->se = se;
-		call->we_refresh = !str_casecmp(refresher, "uas");
-		re_snprintf(hdrs, sizeof(hdrs),
-			    "Session-Expires: %u;refresher=%s\r\n"
-			    "Require: timer\r\n", call->se,
-			    call->we_refresh ? "uas" : "uac");
-	}
-	else if (call->se && !se) {
-		/* a refresh without Session-Expires turns the timer off */
-		call->se = 0;
-	}
-	st_start(call);
-
-	sip_contact_set(&contact, call->number, &msg->dst, msg->tp);
-	(void)sip_treplyf(NULL, NULL, env->sip, msg, true, 200, "OK",
-			  "%H"
-			  "Allow: " CALL_ALLOW "\r\n"
-			  "Supported: " CALL_SUPPORTED "\r\n"
-			  "%s"
-			  "%s"
-			  "Content-Length: %zu\r\n"
-			  "\r\n"
-			  "%b",
-			  sip_contact_print, &contact, hdrs,
-			  desc ? "Content-Type: application/sdp\r\n" : "",
-			  desc ? mbuf_get_left(desc) : (size_t)0,
-			  desc ? mbuf_buf(desc) : NULL,
-			  desc ? mbuf_get_left(desc) : (size_t)0);
-	mem_deref(desc);
-}
 
 
 /* ---- accessors ---------------------------------------------------------- */
