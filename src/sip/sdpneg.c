@@ -155,6 +155,12 @@ int sdpneg_session_alloc(struct sdp_session **sessp, const struct sa *laddr,
 	if (err)
 		goto out;
 
+	/* AVPF peers (e.g. linphone with AVPF on) get AVPF back: we send
+	   no feedback, which RFC 4585 allows, instead of failing the call */
+	err = sdp_media_set_alt_protos(m, 2, sdp_proto_rtpavp, "RTP/AVPF");
+	if (err)
+		goto out;
+
 	err = formats_reset(m, prefs);
 
  out:

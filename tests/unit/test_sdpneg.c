@@ -465,6 +465,12 @@ static void malformed_and_missing_media(void **state)
 	assert_string_equal("No audio stream in SDP", n.res.reason);
 	neg_free(&n);
 
+	/* AVPF is answered in kind */
+	negotiate(&n, SDP_HEAD "m=audio 4000 RTP/AVPF 0\r\n", NULL);
+	assert_int_equal(0, n.err);
+	assert_has(n.answer, "m=audio 30000 RTP/AVPF 0\r\n");
+	neg_free(&n);
+
 	/* audio only over a transport we do not speak (SRTP) */
 	negotiate(&n, SDP_HEAD "m=audio 4000 RTP/SAVP 0\r\n", NULL);
 	assert_int_equal(EPROTO, n.err);
