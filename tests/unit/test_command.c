@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "ctrl/command.h"
+#include "ctrl/jsoncheck.h"
 
 
 static int parse(struct ctrl_cmd *cmd, struct ctrl_result *res,
@@ -661,6 +662,33 @@ static void test_info_dispatch_by_content_type(void **state)
 }
 
 
+static void test_json_check_limits(void **state)
+{
+	static const char d3[] = "{\"a\":[{\"b\":1}]}";
+	static const char n5[] = "{\"a\":-12345.5e-3}";
+	(void)state;
+
+	assert_null(ctrl_json_check(d3, strlen(d3), 3, 15));
+	assert_string_equal(ctrl_json_check(d3, strlen(d3), 2, 15),
+			    "bad JSON: nested too deep");
+	assert_null(ctrl_json_check(n5, strlen(n5), 4, 5));
+	assert_string_equal(ctrl_json_check(n5, strlen(n5), 4, 4),
+			    "bad JSON: number too long");
+	{
+		static const char esc[] = "{\"s\":\"\\u00e9\\n\\/\"}";
+		static const char lit[] =
+			" {\"t\":true,\"f\":false,\"n\":null} ";
+
+		assert_null(ctrl_json_check(esc, strlen(esc), 4, 15));
+		assert_null(ctrl_json_check(lit, strlen(lit), 4, 15));
+	}
+	assert_string_equal(ctrl_json_check(NULL, 0, 4, 15), "empty body");
+	/* the length bounds the scan: a valid prefix is not enough */
+	assert_string_equal(ctrl_json_check("{\"a\":1}", 6, 4, 15),
+			    "bad JSON: truncated");
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -682,6 +710,7 @@ int main(void)
 		cmocka_unit_test(test_dtmf_plain),
 		cmocka_unit_test(test_dtmf_huge),
 		cmocka_unit_test(test_info_dispatch_by_content_type),
+		cmocka_unit_test(test_json_check_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
