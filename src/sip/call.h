@@ -26,6 +26,8 @@ struct call_env {
 	struct list calls;           /**< struct call, oldest first          */
 	uint32_t min_se;             /**< our RFC 4028 Min-SE, s             */
 	uint32_t answer_delay_ms;    /**< ring (180) this long first, 0 = no */
+	uint32_t st_unit_ms;         /**< length of a session-timer second:
+					  1000 (0 = 1000); tests shorten it */
 };
 
 /** Methods we implement (Allow header). */

@@ -16,6 +16,8 @@ static void st_handler(void *arg);
 
 void call_st_start(struct call *call)
 {
+	const uint64_t unit = call->env->st_unit_ms ? call->env->st_unit_ms :
+		1000;
 	uint64_t ms;
 
 	if (!call->se) {
@@ -24,10 +26,10 @@ void call_st_start(struct call *call)
 	}
 
 	if (call->we_refresh)
-		ms = (uint64_t)call->se * 1000 / 2;
+		ms = (uint64_t)call->se * unit / 2;
 	else
 		ms = ((uint64_t)call->se -
-		      MIN((uint64_t)SE_GUARD_MAX, call->se / 3)) * 1000;
+		      MIN((uint64_t)SE_GUARD_MAX, call->se / 3)) * unit;
 
 	tmr_start(&call->tmr_st, ms, st_handler, call);
 }

@@ -382,6 +382,13 @@ void endpoint_set_answer_delay(struct endpoint *ep, uint32_t ms)
 }
 
 
+void endpoint_set_session_timer_unit(struct endpoint *ep, uint32_t ms)
+{
+	if (ep)
+		ep->env.st_unit_ms = ms;
+}
+
+
 uint32_t endpoint_call_count(const struct endpoint *ep)
 {
 	return ep ? list_count(&ep->env.calls) : 0;

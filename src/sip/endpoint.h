@@ -32,6 +32,9 @@ int  endpoint_laddr(const struct endpoint *ep, enum sip_transp tp,
 		    struct sa *laddr);
 /** Ring (180) for ms before the 200 OK; 0 (default) answers at once. */
 void endpoint_set_answer_delay(struct endpoint *ep, uint32_t ms);
+/** Milliseconds per second of RFC 4028 session interval (default 1000).
+ *  Only tests change it, to run a 90 s interval in a fraction of that. */
+void endpoint_set_session_timer_unit(struct endpoint *ep, uint32_t ms);
 /** Dialogs currently up or being set up. */
 uint32_t endpoint_call_count(const struct endpoint *ep);
 

@@ -1051,6 +1051,123 @@ static void udp_content_length_beyond_datagram_is_400(void **state)
 }
 
 
+/* the phone answers our refreshing UPDATEs (libre 1.1 sipsess does not) */
+struct updrx {
+	unsigned n;
+	char raw[RAW_MAX];
+	struct sip *sip;
+};
+
+
+static bool phone_update_h(const struct sip_msg *msg, void *arg)
+{
+	struct updrx *u = arg;
+
+	if (pl_strcmp(&msg->met, "UPDATE"))
+		return false;
+
+	++u->n;
+	copy_raw(u->raw, msg);
+	(void)sip_treplyf(NULL, NULL, u->sip, msg, false, 200, "OK",
+			  "Content-Length: 0\r\n\r\n");
+
+	return true;
+}
+
+
+static void session_timer_expiry_sends_bye(void **state)
+{
+	struct fixture *f = *state;
+	struct uac u;
+
+	/* 10 ms per second: Session-Expires 90 = 0.9 s, BYE 30 s early */
+	endpoint_set_session_timer_unit(f->ep, 10);
+
+	uac_call_wait(f, &u, "1000", offer_pcmu,
+		      "Session-Expires: 90;refresher=uac\r\n"
+		      "Supported: timer\r\n");
+	assert_true(u.estab);
+	assert_has(u.raw, "Session-Expires: 90;refresher=uac\r\n");
+
+	/* the phone never refreshes: BYE after about 600 ms */
+	assert_true(run_until(uac_closed, &u, WAIT_MS));
+	assert_true(u.closed_by_bye);
+	assert_has(f->log, "no session refresh within 90 s, hanging up");
+	assert_true(run_until(nothing_left, f, WAIT_MS));
+}
+
+
+static void session_timer_update_refresh_keeps_call(void **state)
+{
+	struct fixture *f = *state;
+	struct uac u;
+
+	endpoint_set_session_timer_unit(f->ep, 10);
+
+	uac_call_wait(f, &u, "1000", offer_pcmu,
+		      "Session-Expires: 90\r\nSupported: timer\r\n");
+	assert_true(u.estab);
+
+	/* refresh every 400 ms (40 "s") for 1.6 s: well past expiry */
+	for (int i = 0; i < 4; i++) {
+		struct sip_request *req = NULL;
+		struct oreq r;
+
+		(void)run_until(uac_closed, &u, 400);
+		assert_false(u.closed);
+
+		memset(&r, 0, sizeof(r));
+		assert_int_equal(0, sip_drequestf(&req, f->csip, true,
+				"UPDATE", sipsess_dialog(u.sess), 0, NULL,
+				NULL, oreq_resp_h, &r,
+				"Session-Expires: 90;refresher=uac\r\n"
+				"Supported: timer\r\n"
+				"Content-Length: 0\r\n\r\n"));
+		assert_true(run_until(oreq_done, &r, WAIT_MS));
+		mem_deref(req);
+		assert_int_equal(200, r.scode);
+	}
+	assert_false(u.closed);
+
+	/* and when the refreshes stop, the call ends */
+	assert_true(run_until(uac_closed, &u, WAIT_MS));
+	assert_true(u.closed_by_bye);
+}
+
+
+static void session_timer_we_refresh_by_update(void **state)
+{
+	struct fixture *f = *state;
+	struct sip_lsnr *lsnr = NULL;
+	struct updrx rx;
+	struct uac u;
+
+	memset(&rx, 0, sizeof(rx));
+	rx.sip = f->csip;
+	assert_int_equal(0, sip_listen(&lsnr, f->csip, true, phone_update_h,
+				       &rx));
+	endpoint_set_session_timer_unit(f->ep, 10);
+
+	uac_call_wait(f, &u, "1000", offer_pcmu,
+		      "Session-Expires: 90;refresher=uas\r\n"
+		      "Supported: timer\r\n"
+		      "Allow: INVITE, ACK, BYE, CANCEL, UPDATE\r\n");
+	assert_true(u.estab);
+	assert_has(u.raw, "Session-Expires: 90;refresher=uas\r\n");
+
+	/* we refresh at half the interval: 450 ms, so 2 in about 1.2 s */
+	(void)run_until(uac_closed, &u, 1200);
+	assert_false(u.closed);
+	assert_true(rx.n >= 2);
+	assert_has(rx.raw, "UPDATE sip:phone@");
+	assert_has(rx.raw, "Session-Expires: 90;refresher=uas\r\n");
+
+	uac_bye(&u);
+	assert_true(run_until(nothing_left, f, WAIT_MS));
+	mem_deref(lsnr);
+}
+
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -1108,6 +1225,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			udp_content_length_beyond_datagram_is_400,
 			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			session_timer_expiry_sends_bye, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			session_timer_update_refresh_keeps_call,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			session_timer_we_refresh_by_update, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
