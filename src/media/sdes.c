@@ -67,9 +67,14 @@ static int fail(char *reason, size_t rsz, int err, const char *fmt, ...)
 }
 
 
+/* A token for a reason. Stop at ':' '|' ';': past them, in a garbled
+ * line, may be key material, and reasons end up in logs. */
 static void echo(char *dst, const struct pl *pl)
 {
-	size_t n = pl->l < ECHO_MAX ? pl->l : ECHO_MAX;
+	size_t n = 0;
+
+	while (n < pl->l && n < ECHO_MAX && !strchr(":|;", pl->p[n]))
+		++n;
 
 	memcpy(dst, pl->p, n);
 	dst[n] = '\0';

@@ -689,6 +689,143 @@ static void test_json_check_limits(void **state)
 }
 
 
+/* xorshift: a fixed, portable sequence */
+static uint32_t rnd(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+
+	return *x;
+}
+
+
+static void reason_is_header_safe(const struct ctrl_result *res)
+{
+	assert_true(res->reason[0] != '\0');
+	for (const char *p = res->reason; *p; p++) {
+		assert_true(*p >= 0x20 && *p <= 0x7e);
+		assert_true(*p != '"' && *p != '\\');
+	}
+}
+
+
+/* Mutated bodies: every outcome is either a full command or a clean
+ * 400 with a header-safe reason (and no sanitizer report). */
+static void test_mutated_bodies(void **state)
+{
+	static const char *const seeds[] = {
+		"{\"cmd\":\"gain\",\"target\":\"sip:a@b.c:5060\",\"in_db\":-6.5,"
+		"\"out_db\":3}",
+		"{\"cmd\":\"role\",\"target\":12,\"role\":\"moderator\"}",
+		"{\"cmd\":\"mute\",\"target\":\"all\",\"x\":[1,{\"y\":null}]}",
+	};
+	static const char alphabet[] = "{}[]\",:\\/ -+.eE0123456789tfnu\"\x01\xff";
+	uint32_t x = 0x2545f491;
+	unsigned ok = 0, bad = 0;
+	(void)state;
+
+	for (unsigned it = 0; it < 30000; it++) {
+		const char *seed = seeds[it % 3];
+		size_t len = strlen(seed);
+		char body[256];
+		struct ctrl_cmd cmd;
+		struct ctrl_result res;
+		unsigned edits = 1 + rnd(&x) % 4;
+		int err;
+
+		memcpy(body, seed, len);
+		for (unsigned e = 0; e < edits; e++) {
+			size_t pos = rnd(&x) % len;
+			char c = alphabet[rnd(&x) % (sizeof(alphabet) - 1)];
+
+			switch (rnd(&x) % 3) {
+
+			case 0:   /* replace */
+				body[pos] = c;
+				break;
+			case 1:   /* delete */
+				memmove(body + pos, body + pos + 1,
+					len - pos - 1);
+				--len;
+				break;
+			default:  /* insert */
+				if (len + 1 < sizeof(body)) {
+					memmove(body + pos + 1, body + pos,
+						len - pos);
+					body[pos] = c;
+					++len;
+				}
+				break;
+			}
+			if (!len)
+				break;
+		}
+
+		err = ctrl_cmd_parse(&cmd, &res, body, len);
+		if (err) {
+			assert_int_equal(err, EBADMSG);
+			assert_int_equal(res.scode, 400);
+			assert_int_equal(cmd.op, CTRL_OP_NONE);
+			reason_is_header_safe(&res);
+			++bad;
+		}
+		else {
+			assert_int_equal(res.scode, 0);
+			assert_true(cmd.op != CTRL_OP_NONE);
+			assert_true(cmd.op == CTRL_OP_LOCK ||
+				    cmd.op == CTRL_OP_UNLOCK ||
+				    cmd.target_kind != CTRL_TARGET_NONE);
+			if (cmd.has_in)
+				assert_true(cmd.in_db >= -20 && cmd.in_db <= 12);
+			if (cmd.has_out)
+				assert_true(cmd.out_db >= -20 &&
+					    cmd.out_db <= 12);
+			++ok;
+		}
+	}
+
+	/* both outcomes were exercised */
+	assert_true(ok > 100);
+	assert_true(bad > 100);
+}
+
+
+static void test_mutated_dtmf_relay(void **state)
+{
+	static const char seed[] = "Signal=5\r\nDuration=160\r\n";
+	static const char alphabet[] = "=\r\n 0123456789*#ABCDabcdSignalDuration\x00\x80";
+	uint32_t x = 0x9e3779b9;
+	unsigned ok = 0;
+	(void)state;
+
+	for (unsigned it = 0; it < 20000; it++) {
+		char body[64];
+		size_t len = sizeof(seed) - 1;
+		struct ctrl_dtmf d;
+		struct ctrl_result res;
+
+		memcpy(body, seed, len);
+		for (unsigned e = 0; e < 1 + rnd(&x) % 3; e++)
+			body[rnd(&x) % len] =
+				alphabet[rnd(&x) % (sizeof(alphabet) - 1)];
+
+		if (ctrl_dtmf_relay_parse(&d, &res, body, len)) {
+			assert_int_equal(res.scode, 400);
+			assert_int_equal(d.digit, 0);
+			reason_is_header_safe(&res);
+		}
+		else {
+			assert_non_null(strchr("0123456789*#ABCD", d.digit));
+			assert_true(d.digit != 0);
+			assert_true(d.duration_ms <= 60000);
+			++ok;
+		}
+	}
+	assert_true(ok > 100);
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -711,6 +848,8 @@ int main(void)
 		cmocka_unit_test(test_dtmf_huge),
 		cmocka_unit_test(test_info_dispatch_by_content_type),
 		cmocka_unit_test(test_json_check_limits),
+		cmocka_unit_test(test_mutated_bodies),
+		cmocka_unit_test(test_mutated_dtmf_relay),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

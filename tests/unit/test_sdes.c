@@ -256,6 +256,16 @@ static void test_bad_forms(void **state)
 		      " WSH=64 WSH=64 WSH=64 WSH=64 WSH=64", ENOTSUP,
 		      "too many session parameters");
 
+	/* a garbled line must not put key bytes into the reason */
+	expect_reject("1 inline:" RFC_KEY, ENOTSUP,
+		      "crypto suite 'inline' not supported");
+	expect_reject("1 AES_CM_128_HMAC_SHA1_80 inline:" RFC_KEY
+		      " inline:" RFC_KEY, ENOTSUP,
+		      "session parameter 'inline' not supported");
+	expect_reject("1 AES_CM_128_HMAC_SHA1_80inline:" RFC_KEY, ENOTSUP,
+		      "crypto suite 'AES_CM_128_HMAC_SHA1_80inline' not "
+		      "supported");
+
 	/* line structure */
 	expect_reject("1 AES_CM_128_HMAC_SHA1_80 inline:" RFC_KEY
 		      "\r\na=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:" RFC_KEY,
@@ -434,6 +444,77 @@ static void test_select_nothing_usable(void **state)
 }
 
 
+static uint32_t rnd(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+
+	return *x;
+}
+
+
+/* Mutated lines: accepted with a consistent result, or refused with a
+ * reason that never quotes the key. */
+static void test_mutated_lines(void **state)
+{
+	static const char seed[] = "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"
+		RFC_KEY "|2^20|1:4 WSH=128";
+	static const char alphabet[] = "0123456789 |:^=;+/AEGKMSW_a\t";
+	uint32_t x = 0x1234567;
+	unsigned ok = 0, bad = 0;
+	(void)state;
+
+	for (unsigned it = 0; it < 20000; it++) {
+		char line[sizeof(seed) + 8];
+		size_t len = sizeof(seed) - 1;
+		struct sdes_crypto c;
+		char r[SDES_REASON_SIZE];
+		int err;
+
+		memcpy(line, seed, len);
+		for (unsigned e = 0; e < 1 + rnd(&x) % 3; e++) {
+			size_t pos = rnd(&x) % len;
+
+			if (rnd(&x) % 4 == 0) {
+				memmove(line + pos, line + pos + 1,
+					len - pos - 1);
+				--len;
+			}
+			else {
+				line[pos] = alphabet[rnd(&x) %
+						     (sizeof(alphabet) - 1)];
+			}
+		}
+
+		err = sdes_crypto_decode(&c, r, sizeof(r), line, len);
+		if (err) {
+			assert_true(err == EBADMSG || err == ENOTSUP);
+			assert_true(r[0] != '\0');
+			/* no run of key characters */
+			for (size_t k = 0; k + 4 <= sizeof(RFC_KEY) - 1; k++) {
+				char frag[5];
+
+				memcpy(frag, RFC_KEY + k, 4);
+				frag[4] = '\0';
+				assert_null(strstr(r, frag));
+			}
+			assert_int_equal(c.keysalt_len, 0);
+			++bad;
+		}
+		else {
+			assert_int_equal(c.keysalt_len,
+					 sdes_suite_keysalt_len(c.suite));
+			assert_true(c.lifetime <= SDES_LIFETIME_MAX);
+			assert_true(c.mki_len <= SDES_MKI_MAX);
+			++ok;
+		}
+	}
+	assert_true(ok > 100);
+	assert_true(bad > 100);
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -446,6 +527,7 @@ int main(void)
 		cmocka_unit_test(test_generate_args),
 		cmocka_unit_test(test_select_and_answer_in_sdp),
 		cmocka_unit_test(test_select_nothing_usable),
+		cmocka_unit_test(test_mutated_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
