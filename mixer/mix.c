@@ -67,6 +67,8 @@ void mix_free(struct mixer *mix)
 	for (i = 0; i <= MIX_PLAN_CACHE; i++) {
 		free(mix->plans[i].g);
 		free(mix->plans[i].sh);
+		free(mix->plans[i].a);
+		free(mix->plans[i].h);
 	}
 	free(mix->legs);
 	free(mix->ids);
@@ -78,7 +80,8 @@ static bool plans_ok(const struct mixer *mix)
 	unsigned i;
 
 	for (i = 0; i <= MIX_PLAN_CACHE; i++) {
-		if (!mix->plans[i].g || !mix->plans[i].sh)
+		if (!mix->plans[i].g || !mix->plans[i].sh ||
+		    !mix->plans[i].a || !mix->plans[i].h)
 			return false;
 	}
 	return true;
@@ -130,6 +133,8 @@ int mix_alloc(struct mixer **mixp, const struct mix_cfg *cfg)
 	for (i = 0; i <= MIX_PLAN_CACHE; i++) {
 		mix->plans[i].g = zalloc_aligned(mix->n * sizeof(int32_t));
 		mix->plans[i].sh = zalloc_aligned(mix->nblk);
+		mix->plans[i].a = zalloc_aligned(mix->n * sizeof(int16_t));
+		mix->plans[i].h = zalloc_aligned(mix->n * sizeof(int16_t));
 	}
 	mix->legs = calloc(cfg->capacity, sizeof(*mix->legs));
 	mix->ids  = calloc(cfg->capacity, sizeof(*mix->ids));

@@ -68,5 +68,7 @@ static inline void v_ld_widen(const int16_t *p, V *lo, V *hi)
 	*hi = simde_mm256_cvtepi16_epi32(
 		simde_mm_loadu_si128((const void *)(p + 8)));
 }
+static inline V v_mulhi16(V a, V b) { return simde_mm256_mulhi_epi16(a, b); }
+static inline V v_subs16(V a, V b) { return simde_mm256_subs_epi16(a, b); }
 
 #include "mix_simd.h"

@@ -109,5 +109,7 @@ static inline void v_ld_widen(const int16_t *p, V *lo, V *hi)
 	*lo = v_cvt16(simde_mm256_loadu_si256((const void *)p));
 	*hi = v_cvt16(simde_mm256_loadu_si256((const void *)(p + 16)));
 }
+static inline V v_mulhi16(V a, V b) { return simde_mm512_mulhi_epi16(a, b); }
+static inline V v_subs16(V a, V b) { return simde_mm512_subs_epi16(a, b); }
 
 #include "mix_simd.h"

@@ -81,6 +81,15 @@ static void out_curve_c(int16_t *out, const int32_t *sum, const int16_t *x,
 	}
 }
 
+static void sub_mulhi_c(int16_t *out, const int16_t *a, const int16_t *x,
+			const int16_t *h, size_t n)
+{
+	size_t t;
+
+	for (t = 0; t < n; t++)
+		out[t] = mix_sat16(a[t] - (((int32_t)x[t] * h[t]) >> 16));
+}
+
 static void sub_sat_c(int16_t *out, const int32_t *sum, const int16_t *x,
 		      size_t n)
 {
@@ -96,5 +105,6 @@ const struct mix_kernels mix_kernels_c = {
 	.peak    = peak_c,
 	.out     = out_c,
 	.out_curve = out_curve_c,
+	.sub_mulhi = sub_mulhi_c,
 	.sub_sat = sub_sat_c,
 };

@@ -157,6 +157,13 @@ struct mix_kernels {
 			  size_t blk, unsigned nblk, struct mix_ramp gi,
 			  const int32_t *g, const uint8_t *sh);
 
+	/**
+	 * out[t] = sat16(a[t] - ((x[t] * h[t]) >> 16)): remove a small own
+	 * signal from an already limited 16-bit mix (see limiter.c).
+	 */
+	void (*sub_mulhi)(int16_t *out, const int16_t *a, const int16_t *x,
+			  const int16_t *h, size_t n);
+
 	/** out[t] = sat16(sum[t] - x[t]); x == NULL: sat16(sum[t]). */
 	void (*sub_sat)(int16_t *out, const int32_t *sum, const int16_t *x,
 			size_t n);

@@ -50,6 +50,7 @@ struct mix_leg {
 /** A limiter plan for one frame: per-block gains for the out kernel. */
 struct mix_plan {
 	unsigned cls;            /**< 0: pk = sum, 1: shared bound, ~0 own */
+	int32_t gi;              /**< cls 1: the legs' constant own gain  */
 	float lim0;              /**< limiter factor at the frame start  */
 	int32_t go0, go1;        /**< output gain ramp, Q13              */
 	bool unlimited;          /**< no gain reduction at all           */
@@ -57,6 +58,9 @@ struct mix_plan {
 	float lim1;              /**< limiter factor at the frame end    */
 	int32_t *g;              /**< [n] per-sample Q13 gain curve       */
 	uint8_t *sh;             /**< [nblk] shift of d per block         */
+	int16_t *a;              /**< [n] the limited mix without own     */
+	int16_t *h;              /**< [n] cls 1: own gain for sub_mulhi   */
+	bool a_ready, h_ready, h_ok;
 };
 
 struct mixer {

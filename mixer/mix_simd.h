@@ -14,6 +14,7 @@
  *   v_add v_sub v_madd v_max32 v_min32 v_max16 v_min16 v_set1 v_zero
  *   v_srai v_srli (immediate)  v_sra (run-time count)
  *   v_mullo (32-bit multiply, once per ramp)  v_lanes1 (1, 2, .. VW)
+ *   v_mulhi16 v_subs16   16-bit high multiply, saturating subtract
  *
  * A full step handles 2*VW samples, an optional half step VW samples,
  * the scalar tail the rest (with the same helpers as mix_c.c).
@@ -448,6 +449,20 @@ static void FN(mix_out_curve)(int16_t *out, const int32_t *sum,
 	}
 }
 
+/* --- sub_mulhi: 16-bit lanes throughout ------------------------- */
+
+static void FN(mix_sub_mulhi)(int16_t *out, const int16_t *a,
+			      const int16_t *x, const int16_t *h, size_t n)
+{
+	size_t i = 0, t;
+
+	for (; i + 2 * VW <= n; i += 2 * VW)
+		v_st(out + i, v_subs16(v_ld(a + i),
+				       v_mulhi16(v_ld(x + i), v_ld(h + i))));
+	for (t = i; t < n; t++)
+		out[t] = mix_sat16(a[t] - (((int32_t)x[t] * h[t]) >> 16));
+}
+
 /* --- sub_sat ----------------------------------------------------- */
 
 MIX_INLINE void sub_sat_body(int16_t *out, const int32_t *sum,
@@ -486,5 +501,6 @@ const struct mix_kernels MIX_CAT(mix_kernels, MIX_SFX) = {
 	.peak    = FN(mix_peak),
 	.out     = FN(mix_out),
 	.out_curve = FN(mix_out_curve),
+	.sub_mulhi = FN(mix_sub_mulhi),
 	.sub_sat = FN(mix_sub_sat),
 };

@@ -78,5 +78,7 @@ static inline void v_ld_widen(const int16_t *p, V *lo, V *hi)
 {
 	v_widen(v_ld(p), lo, hi);
 }
+static inline V v_mulhi16(V a, V b) { return simde_mm_mulhi_epi16(a, b); }
+static inline V v_subs16(V a, V b) { return simde_mm_subs_epi16(a, b); }
 
 #include "mix_simd.h"
