@@ -213,10 +213,11 @@ static bool jv_value(struct jv *v)
 const char *ctrl_json_check(const char *body, size_t len, unsigned maxdepth,
 			    unsigned maxdigits)
 {
-	struct jv v = {body, body + len, 0, maxdepth, maxdigits, NULL};
+	struct jv v = {body, NULL, 0, maxdepth, maxdigits, NULL};
 
 	if (!body)
 		return "empty body";
+	v.end = body + len;
 
 	jv_ws(&v);
 	if (v.p >= v.end)

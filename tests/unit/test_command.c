@@ -715,8 +715,8 @@ static void reason_is_header_safe(const struct ctrl_result *res)
 static void test_mutated_bodies(void **state)
 {
 	static const char *const seeds[] = {
-		"{\"cmd\":\"gain\",\"target\":\"sip:a@b.c:5060\",\"in_db\":-6.5,"
-		"\"out_db\":3}",
+		("{\"cmd\":\"gain\",\"target\":\"sip:a@b.c:5060\",\"in_db\":-6.5,"
+		 "\"out_db\":3}"),
 		"{\"cmd\":\"role\",\"target\":12,\"role\":\"moderator\"}",
 		"{\"cmd\":\"mute\",\"target\":\"all\",\"x\":[1,{\"y\":null}]}",
 	};

@@ -495,7 +495,7 @@ static void test_mutated_lines(void **state)
 			for (size_t k = 0; k + 4 <= sizeof(RFC_KEY) - 1; k++) {
 				char frag[5];
 
-				memcpy(frag, RFC_KEY + k, 4);
+				memcpy(frag, &RFC_KEY[k], 4);
 				frag[4] = '\0';
 				assert_null(strstr(r, frag));
 			}
