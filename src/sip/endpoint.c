@@ -4,9 +4,10 @@
  *
  * Listeners, in the order libre asks them: sipsess (INVITE, ACK, BYE,
  * in-dialog INFO/REFER), then ours (OPTIONS, UPDATE, 405/501 for the
- * rest). A wildcard listen address becomes one transport per local IPv4
- * address, because libre 1.1 refuses to bind SIP to 0.0.0.0 and the
- * arrival address is what goes into Contact and SDP.
+ * rest). A wildcard listen address becomes one transport per local
+ * address (IPv4 for 0.0.0.0, IPv4 and IPv6 for [::]), because libre 1.1
+ * refuses to bind SIP to a wildcard and the arrival address is what goes
+ * into Contact and SDP.
  *
  * DSCP: libre 1.1 gives no access to the sockets of its SIP transports,
  * so cfg.dscp_sip is not applied (media sockets get dscp_rtp).
@@ -230,6 +231,7 @@ struct ifwalk {
 	struct endpoint *ep;
 	uint16_t port;
 	bool loopback;     /* this pass takes loopback addresses only */
+	bool v6;           /* "[::]": IPv6 addresses too               */
 	int err;
 };
 
@@ -240,7 +242,9 @@ static bool if_handler(const char *ifname, const struct sa *sa, void *arg)
 	struct sa laddr;
 	(void)ifname;
 
-	if (sa_af(sa) != AF_INET || sa_is_linklocal(sa))
+	if (sa_af(sa) != AF_INET && !(w->v6 && sa_af(sa) == AF_INET6))
+		return false;
+	if (sa_is_linklocal(sa))
 		return false;
 	if (sa_is_loopback(sa) != w->loopback)
 		return false;
@@ -278,7 +282,8 @@ static int listen_all(struct endpoint *ep)
 	/* libre 1.1 sends requests (BYE) from the first transport of the
 	   address family: put a routable address before loopback */
 	for (int pass = 0; pass < 2 && !err; pass++) {
-		struct ifwalk w = {ep, sa_port(&laddr), pass == 1, 0};
+		struct ifwalk w = {ep, sa_port(&laddr), pass == 1,
+				   sa_af(&laddr) == AF_INET6, 0};
 
 		err = net_if_apply(if_handler, &w);
 		if (!err)
