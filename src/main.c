@@ -358,6 +358,8 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 
+	/* until the handler is in place a SIGHUP must not kill us */
+	signal(SIGHUP, SIG_IGN);
 	log_set_timestamps(true);
 	dbg_init(app.verbose >= VERBOSE_DEBUG ? DBG_DEBUG : DBG_WARNING,
 		 DBG_NONE);

@@ -328,13 +328,9 @@ void registry_media_event(struct registry *reg, const struct media_event *ev)
 		break;
 
 	case MEDIA_EV_WORKER_LOAD:
-		if (ev->late)
-			warning("media: worker %u: %llu late ticks, load "
-				"%d permille\n", ev->worker,
-				(unsigned long long)ev->late, ev->value);
-		else
-			debug("media: worker %u: load %d permille\n",
-			      ev->worker, ev->value);
+		/* the engine warns about late ticks itself */
+		debug("media: worker %u: load %d permille, %llu late ticks\n",
+		      ev->worker, ev->value, (unsigned long long)ev->late);
 		break;
 
 	case MEDIA_EV_DTMF:
