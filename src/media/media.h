@@ -34,6 +34,8 @@ struct media_cfg {
 	bool     join_tones;       /**< play a tone on join/leave            */
 	uint32_t jb_min_ms;        /**< jitter buffer lower bound            */
 	uint32_t jb_max_ms;        /**< jitter buffer upper bound            */
+	bool     encode_per_leg;   /**< (added) never share an encoder
+				        between listeners (A/B tests)        */
 };
 
 /** Media direction seen from chorus. */
@@ -103,6 +105,8 @@ struct media_leg_stats {
 	uint8_t  level;            /**< RFC 6464 -dBov                        */
 	bool     latched;
 	uint64_t rx_malformed;     /**< bad RTP/RTCP headers (added)         */
+	uint64_t tx_shared_frames; /**< frames sent from an encoder shared
+				        with other listeners (added)         */
 };
 
 struct media_worker_stats {

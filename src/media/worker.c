@@ -31,10 +31,10 @@ enum {
 	STATS_INTERVAL_US = 1000000,
 	LATE_FACTOR_RESYNC = 5,    /**< frames behind before resyncing      */
 	LOG_INTERVAL_US = 10000000,/**< rate limit for late-tick warnings   */
-	TX_BUFSZ = RTPH_HDR_SIZE + CODEC_MAX_PAYLOAD,
 	RTCP_BUFSZ = 512,
 	TONE_MS = 120,             /**< join/leave beep length              */
 	TONE_AMPL = 3000,
+	SHENC_IDLE_TICKS = 50,     /**< free a shared encoder unused 1 s    */
 };
 
 struct wleg {
@@ -81,8 +81,22 @@ struct wleg {
 	uint64_t next_pub_us;
 	uint32_t rng;
 	unsigned tone_left;        /**< samples of join tone still to play  */
+	struct shenc *shenc;       /**< this tick's shared encoder or NULL  */
+	uint64_t shared_frames;    /**< frames sent from a shared encoder   */
+	uint64_t tx_errors;
 
 	struct media_leg_stats st;
+};
+
+/** One encoder for every leg of a (output group, format). */
+struct shenc {
+	unsigned group;
+	struct codec_fmt fmt;
+	struct txchain *tx;        /**< allocated on first use              */
+	unsigned users;            /**< legs this tick                      */
+	bool done;                 /**< encoded this tick                   */
+	unsigned idle;             /**< ticks without users                 */
+	struct wpkts pkts;
 };
 
 struct wroom {
@@ -91,7 +105,8 @@ struct wroom {
 	struct mix_cfg mcfg;
 	struct wleg **slot;        /**< mcfg.capacity entries               */
 	unsigned nlegs;
-	unsigned tone_left;        /**< samples of leave tone for everyone  */
+	struct shenc **shenc;
+	size_t nshenc, shenc_cap;
 };
 
 
@@ -148,6 +163,7 @@ void leg_pub_write(struct leg_pub *pub, const struct media_leg_stats *st)
 		[LPUB_LEVEL] = st->level,
 		[LPUB_LATCHED] = st->latched,
 		[LPUB_RX_MALFORMED] = st->rx_malformed,
+		[LPUB_TX_SHARED] = st->tx_shared_frames,
 	};
 	unsigned s = atomic_load_explicit(&pub->seq, memory_order_relaxed);
 	unsigned i;
@@ -200,6 +216,7 @@ bool leg_pub_read(struct leg_pub *pub, struct media_leg_stats *st)
 		st->level          = (uint8_t)v[LPUB_LEVEL];
 		st->latched        = v[LPUB_LATCHED] != 0;
 		st->rx_malformed   = v[LPUB_RX_MALFORMED];
+		st->tx_shared_frames = v[LPUB_TX_SHARED];
 		return true;
 	}
 
@@ -285,6 +302,9 @@ static void close_fd(int *fd)
 }
 
 
+static void shenc_free(struct shenc *se);
+
+
 int wroom_alloc(struct wroom **roomp, const struct media_cfg *cfg,
 		uint32_t room_id, uint32_t capacity)
 {
@@ -328,6 +348,9 @@ void wroom_free(struct wroom *room)
 	if (!room)
 		return;
 
+	while (room->nshenc)
+		shenc_free(room->shenc[--room->nshenc]);
+	free(room->shenc);
 	mix_free(room->mix);
 	free(room->slot);
 	free(room);
@@ -850,6 +873,7 @@ static void leg_publish(struct wleg *leg)
 	leg->st.jitter_ms   = rs.jitter_ms;
 	leg->st.jb_delay_ms = rs.delay_ms;
 	leg->st.latched     = leg->latched;
+	leg->st.tx_shared_frames = leg->shared_frames;
 	leg->st.level = leg->room ? mix_leg_level(leg->room->mix, leg->slot)
 				  : MIX_LEVEL_SILENT;
 
@@ -1083,66 +1107,262 @@ static void tone_mix(struct worker *w, struct wleg *leg, int16_t *out,
 }
 
 
-static void leg_send(struct worker *w, struct wleg *leg, const int16_t *out,
+/* one room frame through a send chain: 0..WORKER_PKTS_MAX packets
+ * (several when the leg's ptime is shorter than the frame; a zero
+ * length with a timestamp step is opus DTX) */
+static void encode_frame(struct txchain *tx, const int16_t *frame,
+			 struct wpkts *ps)
+{
+	size_t len = 0;
+	uint32_t inc = 0;
+	unsigned i;
+
+	ps->n = 0;
+
+	if (txchain_put(tx, frame, ps->buf[0], sizeof(ps->buf[0]), &len, &inc))
+		return;
+
+	for (i = 0; i < WORKER_PKTS_MAX; i++) {
+
+		if (len || inc) {
+			ps->len[ps->n] = len;
+			ps->ts_inc[ps->n] = inc;
+			++ps->n;
+		}
+
+		if (ps->n == WORKER_PKTS_MAX)
+			break;
+
+		len = 0;
+		inc = 0;
+		if (txchain_pull(tx, ps->buf[ps->n], sizeof(ps->buf[0]),
+				 &len, &inc) || (!len && !inc))
+			break;
+	}
+}
+
+
+/* our RTP header on each payload; the payload itself is not copied */
+static void leg_send(struct wleg *leg, const struct wpkts *ps,
 		     uint64_t now_us)
 {
-	uint8_t buf[TX_BUFSZ];
-	size_t len = 0;
-	uint32_t ts_inc = 0;
-	struct rtph h;
-	size_t hl;
+	uint8_t hdr[RTPH_HDR_SIZE];
+	unsigned i;
 
-	if (txchain_put(leg->tx, out, buf + RTPH_HDR_SIZE,
-			sizeof(buf) - RTPH_HDR_SIZE, &len, &ts_inc))
-		return;
+	for (i = 0; i < ps->n; i++) {
+		struct iovec iov[2];
+		struct msghdr msg;
+		struct rtph h;
 
-	if (!len) {
-		/* opus DTX: time passes, nothing is sent; the packet after
-		 * the gap starts a talkspurt (marker, RFC 3551 4.1) */
-		if (ts_inc) {
-			leg->ts += ts_inc;
+		if (!ps->len[i]) {
+			/* opus DTX: time passes, nothing is sent; the packet
+			 * after the gap starts a talkspurt (RFC 3551 4.1) */
+			leg->ts += ps->ts_inc[i];
 			leg->talkspurt = true;
+			continue;
 		}
-		return;
+
+		memset(&h, 0, sizeof(h));
+		h.marker = !leg->sent_first || leg->talkspurt;
+		h.pt     = leg->prm.codec.pt;
+		h.seq    = leg->seq;
+		h.ts     = leg->ts;
+		h.ssrc   = leg->ssrc;
+
+		if (rtph_encode(hdr, sizeof(hdr), &h) != sizeof(hdr))
+			return;
+
+		leg->seq++;
+		leg->last_tx_ts = leg->ts;
+		leg->ts += ps->ts_inc[i];
+		leg->last_tx_us = now_us;
+
+		if (!sa_usable(&leg->raddr_rtp))
+			continue;
+
+		iov[0].iov_base = hdr;
+		iov[0].iov_len  = sizeof(hdr);
+		iov[1].iov_base = (void *)ps->buf[i];
+		iov[1].iov_len  = ps->len[i];
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_name    = (void *)&leg->raddr_rtp.u.sa;
+		msg.msg_namelen = leg->raddr_rtp.len;
+		msg.msg_iov     = iov;
+		msg.msg_iovlen  = 2;
+
+		if (sendmsg(leg->fd_rtp, &msg, MSG_DONTWAIT) < 0) {
+			++leg->tx_errors;
+			continue;
+		}
+
+		leg->sent_first = true;
+		leg->talkspurt = false;
+		++leg->psent;
+		leg->osent += (uint32_t)ps->len[i];
+		++leg->st.tx_packets;
+		leg->st.tx_bytes += sizeof(hdr) + ps->len[i];
+	}
+}
+
+
+static bool fmt_equal(const struct codec_fmt *a, const struct codec_fmt *b)
+{
+	return a->id == b->id && a->pt == b->pt && a->srate == b->srate &&
+		a->rtp_clock == b->rtp_clock && a->channels == b->channels &&
+		a->ptime_ms == b->ptime_ms && a->fec == b->fec &&
+		a->dtx == b->dtx && a->maxavgbitrate == b->maxavgbitrate;
+}
+
+
+/*
+ * Shared encoders: legs whose mixer output group is shared (everyone
+ * who does not contribute hears the same full mix; deaf legs hear the
+ * same silence) and who negotiated the same format get ONE encode per
+ * frame; each leg only adds its own RTP header. A leg with an output of
+ * its own (it contributes) or a join tone playing uses its own chain.
+ */
+static struct shenc *shenc_get(struct wroom *room, unsigned group,
+			       const struct codec_fmt *fmt)
+{
+	struct shenc *se;
+	size_t i;
+
+	for (i = 0; i < room->nshenc; i++) {
+		se = room->shenc[i];
+		if (se->group == group && fmt_equal(&se->fmt, fmt))
+			return se;
 	}
 
-	memset(&h, 0, sizeof(h));
-	h.marker = !leg->sent_first || leg->talkspurt;
-	h.pt     = leg->prm.codec.pt;
-	h.seq    = leg->seq;
-	h.ts     = leg->ts;
-	h.ssrc   = leg->ssrc;
+	if (room->nshenc == room->shenc_cap) {
+		size_t cap = room->shenc_cap ? 2 * room->shenc_cap : 4;
+		struct shenc **a = realloc(room->shenc, cap * sizeof(*a));
 
-	hl = rtph_encode(buf, RTPH_HDR_SIZE, &h);
-	if (hl != RTPH_HDR_SIZE)
+		if (!a)
+			return NULL;
+		room->shenc = a;
+		room->shenc_cap = cap;
+	}
+
+	se = calloc(1, sizeof(*se));
+	if (!se)
+		return NULL;
+
+	se->group = group;
+	se->fmt = *fmt;
+	room->shenc[room->nshenc++] = se;
+
+	return se;
+}
+
+
+static void shenc_free(struct shenc *se)
+{
+	if (!se)
 		return;
 
-	leg->seq++;
-	leg->last_tx_ts = leg->ts;
-	leg->ts += ts_inc;
-	leg->last_tx_us = now_us;
+	if (se->tx)
+		txchain_free(se->tx);
+	free(se);
+}
 
-	if (!sa_usable(&leg->raddr_rtp))
-		return;
 
-	if (sendto(leg->fd_rtp, buf, hl + len, MSG_DONTWAIT,
-		   &leg->raddr_rtp.u.sa, leg->raddr_rtp.len) < 0)
-		return;
+/* before sending: count the legs per (group, format) */
+static void shenc_plan(struct worker *w, struct wroom *room)
+{
+	size_t i;
 
-	leg->sent_first = true;
-	leg->talkspurt = false;
-	++leg->psent;
-	leg->osent += (uint32_t)len;
-	++leg->st.tx_packets;
-	leg->st.tx_bytes += hl + len;
+	for (i = 0; i < room->nshenc; i++) {
+		room->shenc[i]->users = 0;
+		room->shenc[i]->done = false;
+	}
+
+	for (i = 0; i < room->mcfg.capacity; i++) {
+		struct wleg *leg = room->slot[i];
+		unsigned g;
+
+		if (!leg)
+			continue;
+
+		leg->shenc = NULL;
+		if (!(leg->prm.dir & MEDIA_SEND) || leg->tone_left ||
+		    w->me->cfg.encode_per_leg)
+			continue;
+
+		g = mix_leg_output_group(room->mix, (unsigned)i);
+		if (g == i)
+			continue;   /* an output of its own */
+
+		leg->shenc = shenc_get(room, g, &leg->prm.codec);
+		if (leg->shenc)
+			++leg->shenc->users;
+	}
+}
+
+
+/* after sending: drop encoders nobody used for a while */
+static void shenc_gc(struct wroom *room)
+{
+	size_t i = 0;
+
+	while (i < room->nshenc) {
+		struct shenc *se = room->shenc[i];
+
+		se->idle = se->users ? 0 : se->idle + 1;
+		if (se->idle > SHENC_IDLE_TICKS) {
+			shenc_free(se);
+			room->shenc[i] = room->shenc[--room->nshenc];
+			continue;
+		}
+		++i;
+	}
+}
+
+
+static void leg_transmit(struct worker *w, struct wroom *room,
+			 struct wleg *leg, uint64_t now_us)
+{
+	const size_t ns = mix_frame_samples(room->mix);
+	const int16_t *out = mix_leg_output(room->mix, leg->slot);
+	struct shenc *se = leg->shenc;
+
+	if (se && se->users >= 2) {
+
+		if (!se->done) {
+			se->done = true;
+
+			if (!se->tx && txchain_alloc(&se->tx, &se->fmt,
+						     w->me->cfg.room_srate,
+						     w->me->cfg.ptime_ms,
+						     w->me->cfg.opus_complexity))
+				se->tx = NULL;
+
+			if (se->tx)
+				encode_frame(se->tx, out, &se->pkts);
+			else
+				se->pkts.n = 0;
+		}
+
+		if (se->tx) {
+			leg_send(leg, &se->pkts, now_us);
+			++leg->shared_frames;
+			return;
+		}
+	}
+
+	if (leg->tone_left && ns <= WORKER_FRAME_MAX) {
+		memcpy(w->frame, out, ns * sizeof(*w->frame));
+		tone_mix(w, leg, w->frame, ns);
+		out = w->frame;
+	}
+
+	encode_frame(leg->tx, out, &w->pkts);
+	leg_send(leg, &w->pkts, now_us);
 }
 
 
 static void room_tick(struct worker *w, struct wroom *room, uint64_t now_us)
 {
 	const uint32_t timeout_ms = w->me->cfg.rtp_timeout_ms;
-	const size_t ns = mix_frame_samples(room->mix);
-	int16_t tmp[48000 / 1000 * 60];
 	unsigned i;
 
 	for (i = 0; i < room->mcfg.capacity; i++) {
@@ -1160,10 +1380,10 @@ static void room_tick(struct worker *w, struct wroom *room, uint64_t now_us)
 	}
 
 	mix_tick(room->mix);
+	shenc_plan(w, room);
 
 	for (i = 0; i < room->mcfg.capacity; i++) {
 		struct wleg *leg = room->slot[i];
-		const int16_t *out;
 		bool vad;
 
 		if (!leg)
@@ -1175,15 +1395,8 @@ static void room_tick(struct worker *w, struct wroom *room, uint64_t now_us)
 			post_ev(w, MEDIA_EV_TALKING, room->id, leg->id, vad);
 		}
 
-		if (leg->prm.dir & MEDIA_SEND) {
-			out = mix_leg_output(room->mix, i);
-			if (leg->tone_left && ns <= sizeof(tmp) / sizeof(*tmp)) {
-				memcpy(tmp, out, ns * sizeof(*tmp));
-				tone_mix(w, leg, tmp, ns);
-				out = tmp;
-			}
-			leg_send(w, leg, out, now_us);
-		}
+		if (leg->prm.dir & MEDIA_SEND)
+			leg_transmit(w, room, leg, now_us);
 
 		if (now_us >= leg->next_rtcp_us) {
 			rtcp_send(leg, now_us, false);
@@ -1202,6 +1415,8 @@ static void room_tick(struct worker *w, struct wroom *room, uint64_t now_us)
 			leg->next_pub_us = now_us + STATS_INTERVAL_US;
 		}
 	}
+
+	shenc_gc(room);
 }
 
 

@@ -29,6 +29,16 @@ enum {
 	WORKER_RX_BATCH   = 64,     /**< datagrams per socket per tick      */
 	WORKER_RX_BUFSZ   = 2048,
 	ROOM_CAPACITY_DEFAULT = 64,
+	WORKER_PKTS_MAX   = 8,      /**< packets one frame may yield         */
+	WORKER_FRAME_MAX  = 48 * 60,/**< samples: 48 kHz x 60 ms             */
+};
+
+/** The packets one room frame produced in a send chain. */
+struct wpkts {
+	unsigned n;
+	size_t len[WORKER_PKTS_MAX];       /**< 0: DTX, advance ts only   */
+	uint32_t ts_inc[WORKER_PKTS_MAX];
+	uint8_t buf[WORKER_PKTS_MAX][CODEC_MAX_PAYLOAD];
 };
 
 struct wroom;
@@ -75,7 +85,7 @@ enum leg_pub_field {
 	LPUB_RX_PACKETS, LPUB_RX_BYTES, LPUB_TX_PACKETS, LPUB_TX_BYTES,
 	LPUB_RX_LOST, LPUB_RX_LATE, LPUB_RX_DUP, LPUB_RX_DROPPED_SRC,
 	LPUB_RX_DROPPED_PT, LPUB_PLC, LPUB_FEC, LPUB_JITTER, LPUB_JB_DELAY,
-	LPUB_LEVEL, LPUB_LATCHED, LPUB_RX_MALFORMED,
+	LPUB_LEVEL, LPUB_LATCHED, LPUB_RX_MALFORMED, LPUB_TX_SHARED,
 	LPUB_N
 };
 
@@ -119,6 +129,8 @@ struct worker {
 	struct sockaddr_storage from[WORKER_RX_BATCH];
 	uint8_t (*rxbuf)[WORKER_RX_BUFSZ];
 	int16_t *tone;             /**< join/leave tone, room frame         */
+	int16_t frame[WORKER_FRAME_MAX];   /**< scratch: output + tone     */
+	struct wpkts pkts;         /**< scratch: a leg's own encoder       */
 };
 
 struct media_engine {
