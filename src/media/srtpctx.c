@@ -25,6 +25,8 @@ struct sec_srtp {
 	enum sdes_suite suite;
 	enum sec_srtp_dir dir;
 	unsigned use_mki;
+	uint64_t lifetime;        /* packets per direction, 0 = libsrtp's */
+	uint64_t rtp_used, rtcp_used;
 	struct sec_srtp_stats stats;
 };
 
@@ -114,6 +116,7 @@ int sec_srtp_alloc(struct sec_srtp **sp, const struct sdes_crypto *crypto,
 
 	s->suite = crypto->suite;
 	s->dir = dir;
+	s->lifetime = crypto->lifetime;
 
 	memcpy(key, crypto->keysalt, crypto->keysalt_len);
 
@@ -159,10 +162,14 @@ static int status_err(struct sec_srtp *s, srtp_err_status_t st, bool rtcp)
 	switch (st) {
 
 	case srtp_err_status_ok:
-		if (rtcp)
+		if (rtcp) {
 			++s->stats.rtcp_ok;
-		else
+			++s->rtcp_used;
+		}
+		else {
 			++s->stats.rtp_ok;
+			++s->rtp_used;
+		}
 		return 0;
 
 	/* an MKI we never announced (AEAD puts it after the tag, RFC 7714,
@@ -184,6 +191,22 @@ static int status_err(struct sec_srtp *s, srtp_err_status_t st, bool rtcp)
 }
 
 
+/* Packets protected, or authenticated on receipt, count against the
+ * lifetime; forged packets do not, or a flood of garbage could expire
+ * the peer's key. */
+static bool key_expired(struct sec_srtp *s, bool rtcp)
+{
+	const uint64_t used = rtcp ? s->rtcp_used : s->rtp_used;
+
+	if (s->lifetime && used >= s->lifetime) {
+		++s->stats.expired;
+		return true;
+	}
+
+	return false;
+}
+
+
 static int protect(struct sec_srtp *s, uint8_t *buf, size_t *len,
 		   size_t size, bool rtcp)
 {
@@ -201,6 +224,9 @@ static int protect(struct sec_srtp *s, uint8_t *buf, size_t *len,
 		++s->stats.other_fail;
 		return EOVERFLOW;
 	}
+
+	if (key_expired(s, rtcp))
+		return EKEYEXPIRED;
 
 	n = (int)*len;
 	if (rtcp)
@@ -227,6 +253,9 @@ static int unprotect(struct sec_srtp *s, uint8_t *buf, size_t *len,
 		++s->stats.other_fail;
 		return EINVAL;
 	}
+
+	if (key_expired(s, rtcp))
+		return EKEYEXPIRED;
 
 	n = (int)*len;
 	if (rtcp)
@@ -279,7 +308,7 @@ int sec_srtp_debug(struct re_printf *pf, const struct sec_srtp *s)
 		return re_hprintf(pf, "srtp: (none)");
 
 	return re_hprintf(pf, "srtp: %s %s%s rtp=%llu rtcp=%llu auth_fail=%llu"
-			  " replay=%llu other=%llu",
+			  " replay=%llu expired=%llu other=%llu",
 			  sdes_suite_name(s->suite),
 			  s->dir == SEC_SRTP_OUTBOUND ? "outbound" : "inbound",
 			  s->use_mki ? " mki" : "",
@@ -287,5 +316,6 @@ int sec_srtp_debug(struct re_printf *pf, const struct sec_srtp *s)
 			  (unsigned long long)s->stats.rtcp_ok,
 			  (unsigned long long)s->stats.auth_fail,
 			  (unsigned long long)s->stats.replay_fail,
+			  (unsigned long long)s->stats.expired,
 			  (unsigned long long)s->stats.other_fail);
 }

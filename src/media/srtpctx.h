@@ -12,6 +12,9 @@
  * and log them differently:
  *   EBADMSG    authentication failed (tampered, wrong key, garbage)
  *   EALREADY   replayed or too old for the replay window
+ *   EKEYEXPIRED the SDES lifetime (packets per master key, RFC 4568
+ *              6.1, counted for SRTP and SRTCP each) is used up: the
+ *              caller must rekey (re-INVITE) or hang up
  *   EOVERFLOW  no room in the buffer for the SRTP trailer
  *   EINVAL     bad arguments, or a packet too short to be RTP/RTCP
  *   EPROTO     any other libsrtp failure
@@ -47,6 +50,7 @@ struct sec_srtp_stats {
 	uint64_t rtcp_ok;
 	uint64_t auth_fail;       /**< EBADMSG results                       */
 	uint64_t replay_fail;     /**< EALREADY results                      */
+	uint64_t expired;         /**< EKEYEXPIRED results                   */
 	uint64_t other_fail;      /**< everything else                       */
 };
 

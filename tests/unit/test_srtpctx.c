@@ -425,13 +425,58 @@ static void test_debug_print_has_counters_not_key(void **state)
 
 	re_snprintf(out, sizeof(out), "%H", sec_srtp_debug, rx);
 	assert_string_equal(out, "srtp: AES_CM_128_HMAC_SHA1_32 inbound "
-			    "rtp=0 rtcp=0 auth_fail=1 replay=0 other=0");
+			    "rtp=0 rtcp=0 auth_fail=1 replay=0 expired=0 other=0");
 	/* the base64 key (after "inline:") appears nowhere */
 	key = strstr(keyb64, "inline:");
 	assert_non_null(key);
 	key += 7;
 	assert_int_equal(strlen(key), 40);
 	assert_null(strstr(out, key));
+	mem_deref(tx);
+	mem_deref(rx);
+}
+
+
+static void test_sdes_lifetime_is_enforced(void **state)
+{
+	struct sdes_crypto c;
+	struct sec_srtp *tx = NULL, *rx = NULL;
+	uint8_t buf[BUFSZ];
+	size_t len;
+	(void)state;
+
+	assert_int_equal(sdes_crypto_generate(&c, 1,
+			 SDES_AES_CM_128_HMAC_SHA1_80), 0);
+	c.lifetime = 4;
+	assert_int_equal(sec_srtp_alloc(&tx, &c, SEC_SRTP_OUTBOUND), 0);
+	assert_int_equal(sec_srtp_alloc(&rx, &c, SEC_SRTP_INBOUND), 0);
+
+	for (uint16_t seq = 1; seq <= 4; seq++) {
+		/* forged packets do not use up the receiver's key */
+		memset(buf, 0x80, 64);
+		len = 64;
+		assert_int_equal(sec_srtp_unprotect_rtp(rx, buf, &len),
+				 EBADMSG);
+
+		len = rtp_build(buf, seq, 0, 5);
+		assert_int_equal(sec_srtp_protect_rtp(tx, buf, &len,
+						      sizeof(buf)), 0);
+		assert_int_equal(sec_srtp_unprotect_rtp(rx, buf, &len), 0);
+	}
+	len = rtp_build(buf, 5, 0, 5);
+	assert_int_equal(sec_srtp_protect_rtp(tx, buf, &len, sizeof(buf)),
+			 EKEYEXPIRED);
+	assert_int_equal(len, 12 + PAYLOAD);
+	/* the receiver's count is its own */
+	assert_int_equal(sec_srtp_unprotect_rtp(rx, buf, &len), EKEYEXPIRED);
+	assert_int_equal(sec_srtp_stats(tx)->expired, 1);
+	assert_int_equal(sec_srtp_stats(rx)->expired, 1);
+
+	/* SRTCP has a count of its own */
+	len = rtcp_build(buf, 5);
+	assert_int_equal(sec_srtp_protect_rtcp(tx, buf, &len, sizeof(buf)),
+			 0);
+	assert_int_equal(sec_srtp_unprotect_rtcp(rx, buf, &len), 0);
 	mem_deref(tx);
 	mem_deref(rx);
 }
@@ -450,6 +495,7 @@ int main(void)
 		cmocka_unit_test(test_mki_mismatch_is_rejected),
 		cmocka_unit_test(test_bad_arguments),
 		cmocka_unit_test(test_debug_print_has_counters_not_key),
+		cmocka_unit_test(test_sdes_lifetime_is_enforced),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
