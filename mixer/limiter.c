@@ -161,8 +161,12 @@ static struct mix_plan *plan_shared(struct mixer *mix, unsigned cls,
 
 	for (i = 0; i < mix->nplans; i++) {
 		p = &mix->plans[i];
-		if (p->cls == cls && p->gi == gi && p->lim0 == lim &&
-		    p->go0 == go0 && p->go1 == go1)
+		/* A limiter state within MIX_PLAN_LIM_TOL of the plan's
+		 * joins it: a 0.03 dB gain step at a frame boundary, and
+		 * from then on the legs share one trajectory. */
+		if (p->cls == cls && p->gi == gi && p->go0 == go0 &&
+		    p->go1 == go1 && fabsf(p->lim0 - lim) <=
+		    p->lim0 * MIX_PLAN_LIM_TOL)
 			return p;
 	}
 

@@ -22,6 +22,7 @@ enum {
 #define MIX_TOPK_HYST_DB   6.0f   /**< newcomer lead over weakest, dB  */
 #define MIX_TOPK_SMOOTH    0.3f   /**< loudness smoothing per frame    */
 #define MIX_LIMIT_RELEASE_MS 60.0 /**< exponential release constant    */
+#define MIX_PLAN_LIM_TOL (1.0f / 256) /**< limiter states sharing a plan */
 #define MIX_LIMIT_GROWTH_MAX 2.0f /**< envelope rise extrapolated, max  */
 
 struct mix_leg {

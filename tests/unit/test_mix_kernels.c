@@ -314,6 +314,43 @@ static void test_bitexact_curve(void **state)
 	assert_int_equal(orf[9], 500);
 }
 
+static int16_t ha[MAXN + PAD] __attribute__((aligned(64)));
+static int16_t aa[MAXN + PAD] __attribute__((aligned(64)));
+
+static void test_bitexact_sub_mulhi(void **state)
+{
+	const struct mix_kernels *c = &mix_kernels_c;
+	size_t li;
+	unsigned k;
+	int p;
+
+	for (li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
+		for (p = 0; p < P_COUNT; p++) {
+			size_t n = lens[li];
+
+			fill16(xa, n, (enum pattern)p);
+			fill16(ha, n, (enum pattern)((p + 1) % P_COUNT));
+			fill16(aa, n, (enum pattern)((p + 3) % P_COUNT));
+			for (k = 0; k < nothers; k++) {
+				memset(orf, 0x55, sizeof(orf));
+				memset(ok_, 0x55, sizeof(ok_));
+				c->sub_mulhi(orf, aa, xa, ha, n);
+				others[k]->sub_mulhi(ok_, aa, xa, ha, n);
+				if (memcmp(orf, ok_, sizeof(orf)))
+					fail_msg("%s sub_mulhi n=%zu p=%d",
+						 other_names[k], n, p);
+			}
+		}
+	}
+	aa[0] = 1000; xa[0] = 16384; ha[0] = 8192;     /* 16384*8192>>16 */
+	aa[1] = -32768; xa[1] = 100; ha[1] = 32767;    /* saturates */
+	aa[2] = 5; xa[2] = -1; ha[2] = 1;              /* floor: -1 */
+	c->sub_mulhi(orf, aa, xa, ha, 3);
+	assert_int_equal(orf[0], 1000 - 2048);
+	assert_int_equal(orf[1], -32768);
+	assert_int_equal(orf[2], 6);
+}
+
 static void test_isa_names(void **state)
 {
 	int i;
@@ -347,6 +384,7 @@ int main(void)
 		cmocka_unit_test(test_bitexact_random_soak),
 		cmocka_unit_test(test_unaligned_offsets),
 		cmocka_unit_test(test_bitexact_curve),
+		cmocka_unit_test(test_bitexact_sub_mulhi),
 		cmocka_unit_test(test_isa_names),
 	};
 
