@@ -416,6 +416,23 @@ static void cross_check(struct cfg_parser *p, struct load_ctx *ctx)
 		cfg_perr(p, "sip_udp", "no SIP transport enabled "
 			 "(sip_udp, sip_tcp and sip_tls are all no)");
 
+	/* a relative certificate path is relative to the config dir */
+	if (cfg->tls_cert[0] && cfg->tls_cert[0] != '/') {
+		char path[sizeof(cfg->tls_cert)];
+
+		p->line = key_line(ctx, "tls_cert");
+		if (re_snprintf(path, sizeof(path), "%s/%s", cfg->dir,
+				cfg->tls_cert) < 0 ||
+		    strlen(cfg->dir) + strlen(cfg->tls_cert) + 2 >
+		    sizeof(path))
+			cfg_perr(p, "tls_cert", "path longer than %zu "
+				 "characters with the config directory",
+				 sizeof(path) - 1);
+		else
+			str_ncpy(ctx->cfg->tls_cert, path,
+				 sizeof(ctx->cfg->tls_cert));
+	}
+
 	if (cfg->sip_tls) {
 		p->line = key_line(ctx, "tls_cert");
 		if (!cfg->tls_cert[0])

@@ -214,7 +214,8 @@ static void test_values_are_parsed(void **state)
 		   "media_workers 3\n"
 		   "srtp mandatory\n"
 		   "log_level debug\n"
-		   "join_tones yes\n",
+		   "join_tones yes\n"
+		   "tls_cert certs/chorus.pem\n",
 		   "room 5 name=\"A # not a comment\"\n");
 	assert_int_equal(cfg_load(&cfg, tmpdir), 0);
 
@@ -234,6 +235,13 @@ static void test_values_are_parsed(void **state)
 	assert_true(cfg->media.join_tones);
 
 	/* rooms inherit the global SRTP policy */
+	/* relative to the config directory */
+	{
+		char want[256];
+		snprintf(want, sizeof(want), "%s/certs/chorus.pem", tmpdir);
+		assert_string_equal(cfg->tls_cert, want);
+	}
+
 	assert_string_equal(cfg_room_find(cfg, "5")->name,
 			    "A # not a comment");
 	assert_int_equal(cfg_room_find(cfg, "5")->srtp, CFG_SRTP_MANDATORY);
