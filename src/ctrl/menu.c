@@ -201,8 +201,8 @@ int menu_keymap_parse(struct menu_keymap *km, const char *str,
 						    "%s: '%c' is not a DTMF key",
 						    funcs[f].name, val[i]);
 			}
+			memset(tmp.seq[f], 0, sizeof(tmp.seq[f]));
 			memcpy(tmp.seq[f], val, vl);
-			tmp.seq[f][vl] = '\0';
 		}
 
 		if (!comma)
@@ -216,6 +216,28 @@ int menu_keymap_parse(struct menu_keymap *km, const char *str,
 	*km = tmp;
 
 	return 0;
+}
+
+
+int menu_keymap_str(char *buf, size_t sz, const struct menu_keymap *km)
+{
+	size_t pos = 0;
+
+	if (!buf || !sz || !km)
+		return -1;
+
+	for (int f = 0; f < MENU_FN_COUNT; f++) {
+		int n = snprintf(buf + pos, sz - pos, "%s%s=%s", f ? "," : "",
+				 funcs[f].name, km->seq[f]);
+
+		if (n < 0 || (size_t)n >= sz - pos) {
+			buf[0] = '\0';
+			return -1;
+		}
+		pos += (size_t)n;
+	}
+
+	return (int)pos;
 }
 
 

@@ -108,6 +108,13 @@ void menu_keymap_default(struct menu_keymap *km);
 int menu_keymap_parse(struct menu_keymap *km, const char *str,
 		      char *reason, size_t rsz);
 
+/**
+ * Write km in the menu_keymap_parse() form ("mute=*6,...", every
+ * function, disabled ones as "name="). Returns the length written, or
+ * -1 when sz is too small (buf then holds "").
+ */
+int menu_keymap_str(char *buf, size_t sz, const struct menu_keymap *km);
+
 /** Start a menu. km NULL = defaults; timeout_ms 0 = MENU_TIMEOUT_MS;
  *  step_db 0 = MENU_GAIN_STEP_DB. */
 void menu_init(struct menu *m, const struct menu_keymap *km,

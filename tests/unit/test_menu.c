@@ -323,6 +323,31 @@ static void test_pin_edge_cases(void **state)
 }
 
 
+static void test_keymap_string_round_trip(void **state)
+{
+	struct menu_keymap km, back;
+	char r[MENU_REASON_SIZE], buf[256], tiny[16];
+	(void)state;
+
+	menu_keymap_default(&km);
+	assert_int_equal(menu_keymap_str(buf, sizeof(buf), &km),
+			 (int)strlen(MENU_KEYS_DEFAULT));
+	assert_string_equal(buf, MENU_KEYS_DEFAULT);
+
+	assert_int_equal(menu_keymap_parse(&km, "mute=#1,muteall=,help=D",
+					   r, sizeof(r)), 0);
+	assert_true(menu_keymap_str(buf, sizeof(buf), &km) > 0);
+	assert_string_equal(buf, "mute=#1,hear_down=*4,hear_up=*7,"
+			    "talk_down=*1,talk_up=*3,lock=*5,muteall=,help=D");
+	menu_keymap_default(&back);
+	assert_int_equal(menu_keymap_parse(&back, buf, r, sizeof(r)), 0);
+	assert_memory_equal(&back, &km, sizeof(km));
+
+	assert_int_equal(menu_keymap_str(tiny, sizeof(tiny), &km), -1);
+	assert_string_equal(tiny, "");
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -334,6 +359,7 @@ int main(void)
 		cmocka_unit_test(test_custom_timeout_and_step),
 		cmocka_unit_test(test_keymap_parse),
 		cmocka_unit_test(test_keymap_errors),
+		cmocka_unit_test(test_keymap_string_round_trip),
 		cmocka_unit_test(test_pin_ok),
 		cmocka_unit_test(test_pin_three_tries_then_hangup),
 		cmocka_unit_test(test_pin_edge_cases),
