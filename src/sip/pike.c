@@ -333,3 +333,21 @@ const struct pike_stats *pike_stats(const struct pike *pk)
 {
 	return pk ? &pk->stats : NULL;
 }
+
+
+int pike_debug(struct re_printf *pf, const struct pike *pk)
+{
+	if (!pk)
+		return re_hprintf(pf, "pike: off");
+
+	return re_hprintf(pf, "pike: %u/s burst %u ban %us; sources %u/%u;"
+			  " allowed %llu denied %llu bans %llu evicted %llu"
+			  " (banned %llu)",
+			  pk->cfg.rate, pk->cfg.burst, pk->cfg.ban_ms / 1000,
+			  pk->count, pk->cfg.max_entries,
+			  (unsigned long long)pk->stats.allowed,
+			  (unsigned long long)pk->stats.denied,
+			  (unsigned long long)pk->stats.bans,
+			  (unsigned long long)pk->stats.evicted,
+			  (unsigned long long)pk->stats.evicted_banned);
+}

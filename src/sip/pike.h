@@ -77,4 +77,7 @@ uint32_t pike_count(const struct pike *pk);
 
 const struct pike_stats *pike_stats(const struct pike *pk);
 
+/** %H printer for logs and metrics: settings, table use, counters. */
+int pike_debug(struct re_printf *pf, const struct pike *pk);
+
 #endif

@@ -65,6 +65,14 @@ static void test_flood_from_one_ip_is_banned(void **state)
 	assert_int_equal(pike_stats(pk)->bans, 1);
 	assert_int_equal(pike_stats(pk)->allowed, 40);
 	assert_int_equal(pike_stats(pk)->denied, 1001);
+	{
+		char out[256];
+
+		re_snprintf(out, sizeof(out), "%H", pike_debug, pk);
+		assert_string_equal(out, "pike: 20/s burst 40 ban 60s; "
+				    "sources 1/1000; allowed 40 denied 1001 "
+				    "bans 1 evicted 0 (banned 0)");
+	}
 	mem_deref(pk);
 }
 
