@@ -1299,7 +1299,7 @@ class Baresip:
     The alsa 'null' PCM is the player, so no sound card is needed."""
 
     def __init__(self, workdir, name, codec="opus", freq=440.0, tone_seconds=60.0,
-                 rtp_ports=None, extra_config=""):
+                 rtp_ports=None, extra_config="", rtcp_mux=False, account_params=""):
         self.name = name
         self.codec = codec
         self.freq = freq
@@ -1331,7 +1331,7 @@ audec_format		s16
 audio_buffer		20-160
 rtp_tos			0
 rtp_ports		{lo}-{hi}
-rtcp_mux		no
+rtcp_mux		{mux}
 jitter_buffer_delay	5-10
 rtp_stats		no
 net_interface		{host}
@@ -1351,12 +1351,12 @@ statmode_default	off
 opus_bitrate		32000
 {extra}
 """.format(host=HOST, sip=self.sip_port, wav=self.wav, lo=lo, hi=hi, ctrl=self.ctrl_port,
-           rec=self.recdir, extra=extra_config)
+           rec=self.recdir, extra=extra_config, mux="yes" if rtcp_mux else "no")
         with open(os.path.join(self.dir, "config"), "w") as fh:
             fh.write(cfg)
         with open(os.path.join(self.dir, "accounts"), "w") as fh:
-            fh.write("<sip:%s@%s:%d>;regint=0;answermode=auto;audio_codecs=%s\n"
-                     % (name, HOST, self.sip_port, CODEC_NAME[codec]))
+            fh.write("<sip:%s@%s:%d>;regint=0;answermode=auto;audio_codecs=%s%s\n"
+                     % (name, HOST, self.sip_port, CODEC_NAME[codec], account_params))
         self.proc = None
         self.sock = None
         self.rbuf = b""

@@ -2,7 +2,7 @@
 recording what it hears: every client must hear both other tones clearly
 and its own tone at least 30 dB below the strongest other one (minus-one
 mix), at about the level it was sent. Rounds: all opus, all G722, all PCMU,
-a mixed room (opus, G722 over TCP, PCMU), and the mixed room again in a
+a mixed room (opus with rtcp-mux, G722 over TCP, PCMU), and the mixed room again in a
 chorusd mixing at 16 kHz."""
 import os
 import sys
@@ -21,12 +21,14 @@ SETTLE_S = 1.5                      # after the last join, before measuring
 MEASURE_S = 4.0
 
 
-def run_room(r, d, label, codecs, transports=None, room="1000"):
+def run_room(r, d, label, codecs, transports=None, room="1000", mux=None):
     transports = transports or ["udp"] * len(codecs)
+    mux = mux or [False] * len(codecs)
     clients = []
     try:
         for i, (codec, freq) in enumerate(zip(codecs, FREQS)):
-            c = ct.Baresip(r.tmp.path, "%s-%d-%s" % (label, i, codec.lower()), codec, freq)
+            c = ct.Baresip(r.tmp.path, "%s-%d-%s" % (label, i, codec.lower()), codec, freq,
+                           rtcp_mux=mux[i])
             c.start()
             clients.append(c)
         for c, tr in zip(clients, transports):
@@ -100,15 +102,16 @@ def main():
         d.stop()
         d.dump_log()
         return r.finish()
-    rounds = (("opus", ["opus"] * 3, None),
-              ("g722", ["G722"] * 3, None),
-              ("pcmu", ["PCMU"] * 3, None),
-              ("mixed", ["opus", "G722", "PCMU"], ["udp", "tcp", "udp"]))
-    for label, codecs, trs in rounds:
+    rounds = (("opus", ["opus"] * 3, None, None),
+              ("g722", ["G722"] * 3, None, None),
+              ("pcmu", ["PCMU"] * 3, None, None),
+              # the opus client also asks for rtcp-mux
+              ("mixed", ["opus", "G722", "PCMU"], ["udp", "tcp", "udp"], [True, False, False]))
+    for label, codecs, trs, mux in rounds:
         if not d.alive():
             r.fail(label, "chorusd is not running")
             continue
-        r.sub("room of %s" % label, run_room, r, d, label, codecs, trs)
+        r.sub("room of %s" % label, run_room, r, d, label, codecs, trs, "1000", mux)
         time.sleep(0.5)
     problems = d.stop()
     for p in problems:
