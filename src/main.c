@@ -165,6 +165,9 @@ static void hup_readable(int flags, void *arg)
 
 	info("chorusd: SIGHUP: reloading %s/rooms.conf\n", app.cfg->dir);
 
+	/* only rooms.conf applies live; say so for chorus.conf edits */
+	(void)cfg_main_changes(app.cfg);
+
 	err = cfg_reload_rooms(app.cfg);
 	if (err)
 		return;   /* reason logged; old rooms stay in force */

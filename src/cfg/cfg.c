@@ -508,6 +508,50 @@ int cfg_load(struct cfg **cfgp, const char *dir)
 }
 
 
+int cfg_main_changes(const struct cfg *cfg)
+{
+	struct cfg *fresh;
+	char path[512];
+	int n = 0;
+
+	if (!cfg)
+		return -1;
+
+	fresh = mem_zalloc(sizeof(*fresh), destructor);
+	if (!fresh)
+		return -1;
+
+	set_defaults(fresh);
+	str_ncpy(fresh->dir, cfg->dir, sizeof(fresh->dir));
+	re_snprintf(path, sizeof(path), "%s/chorus.conf", cfg->dir);
+
+	if (load_main(fresh, path)) {
+		warning("cfg: %s has errors (above); chorusd keeps running "
+			"with the settings it started with\n", path);
+		mem_deref(fresh);
+		return -1;
+	}
+
+	/* every field is zero-initialised, so bytes compare values */
+	for (size_t i = 0; i < NKEYS; i++) {
+		const uint8_t *a = (const uint8_t *)cfg + keys[i].off;
+		const uint8_t *b = (const uint8_t *)fresh + keys[i].off;
+
+		if (!memcmp(a, b, keys[i].size) &&
+		    (keys[i].type != K_CODECS || cfg->ncodecs == fresh->ncodecs))
+			continue;
+
+		warning("cfg: %s: %s changed: restart chorusd to apply it\n",
+			path, keys[i].name);
+		n++;
+	}
+
+	mem_deref(fresh);
+
+	return n;
+}
+
+
 int cfg_print(struct re_printf *pf, const struct cfg *cfg)
 {
 	const struct media_cfg *m;

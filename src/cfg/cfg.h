@@ -62,6 +62,12 @@ struct cfg {
 int  cfg_load(struct cfg **cfgp, const char *dir);
 /** Re-read only rooms.conf into cfg (SIGHUP). */
 int  cfg_reload_rooms(struct cfg *cfg);
+/**
+ * Re-read chorus.conf (SIGHUP) without applying it: warn about each key
+ * whose value differs from cfg (those need a restart). Returns the number
+ * of changed keys, or -1 if the file no longer loads (errors logged).
+ */
+int  cfg_main_changes(const struct cfg *cfg);
 /** Find the static room for number, or NULL. */
 const struct cfg_room *cfg_room_find(const struct cfg *cfg, const char *number);
 /** Does number match the auto-create pattern? */

@@ -23,7 +23,7 @@
 
 enum { LOG_KEEP = 32 };
 
-/* error lines captured from cfg through the log handler */
+/* error and warning lines captured from cfg through the log handler */
 static struct {
 	char lines[LOG_KEEP][512];
 	unsigned n;
@@ -36,7 +36,7 @@ static void log_capture(enum log_level level, const char *line, void *arg)
 {
 	(void)arg;
 
-	if (level != LOG_LVL_ERROR || logged.n >= LOG_KEEP)
+	if (level > LOG_LVL_WARN || logged.n >= LOG_KEEP)
 		return;
 
 	snprintf(logged.lines[logged.n++], sizeof(logged.lines[0]), "%s",
@@ -554,6 +554,38 @@ static void test_print_hides_pins(void **state)
 }
 
 
+static void test_main_changes_reported_not_applied(void **state)
+{
+	struct cfg *cfg = NULL;
+	(void)state;
+
+	write_conf("ptime 20\ncodecs opus,PCMU\n", "room 1\n");
+	assert_int_equal(cfg_load(&cfg, tmpdir), 0);
+
+	/* unchanged file: nothing to report */
+	assert_int_equal(cfg_main_changes(cfg), 0);
+
+	/* two keys changed (one only by dropping a codec), one set to
+	   its default explicitly: that is not a change */
+	logged.n = 0;
+	write_file("chorus.conf", "ptime 40\ncodecs opus\nroom_srate 48000\n");
+	assert_int_equal(cfg_main_changes(cfg), 2);
+	assert_true(logged_has("chorus.conf: ptime changed", "restart", NULL));
+	assert_true(logged_has("chorus.conf: codecs changed", "restart", NULL));
+	assert_false(logged_has("room_srate", NULL, NULL));
+	assert_int_equal(cfg->media.ptime_ms, 20);
+	assert_int_equal(cfg->ncodecs, 2);
+
+	/* a broken file is reported as such */
+	logged.n = 0;
+	write_file("chorus.conf", "ptime 41\n");
+	assert_int_equal(cfg_main_changes(cfg), -1);
+	assert_true(logged_has("chorus.conf:1:", "ptime", NULL));
+
+	mem_deref(cfg);
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -586,6 +618,9 @@ int main(void)
 			setup, teardown),
 		cmocka_unit_test_setup_teardown(test_print_hides_pins,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_main_changes_reported_not_applied,
+			setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
