@@ -10,11 +10,16 @@
  * into Contact and SDP.
  *
  * DSCP: libre 1.1 gives no access to the sockets of its SIP transports,
- * so cfg.dscp_sip is not applied (media sockets get dscp_rtp).
+ * so after binding them we find them among our file descriptors by their
+ * local address (getsockname) and set IP_TOS / IPV6_TCLASS there. Linux
+ * copies the TOS of a listening TCP socket to the connections it accepts.
  */
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <re.h>
 
 #include "ctrl/log.h"
@@ -27,6 +32,8 @@ enum {
 	EP_SHUTDOWN_POLL  = 50,
 	EP_RETRY_AFTER    = 30,     /* s, in 503 while shutting down       */
 	EP_MIN_SE         = 90,     /* RFC 4028 default Min-SE             */
+	EP_FD_SCAN_MAX    = 4096,   /* fds searched for the SIP sockets    */
+	EP_LADDR_MAX      = 32,     /* transports we remember              */
 };
 
 struct endpoint {
@@ -35,6 +42,7 @@ struct endpoint {
 	struct sipsess_sock *sock;
 	struct sip_lsnr *lsnr;
 	unsigned ntransp;
+	struct sa laddrv[EP_LADDR_MAX];  /* bound SIP addresses, for DSCP */
 
 	/* shutdown */
 	bool closing;
@@ -221,9 +229,72 @@ static int transp_add(struct endpoint *ep, const struct sa *laddr)
 		info("sip: listening on tcp:%J\n", laddr);
 	}
 
+	if (ep->ntransp < EP_LADDR_MAX)
+		ep->laddrv[ep->ntransp] = *laddr;
 	++ep->ntransp;
 
 	return 0;
+}
+
+
+static bool laddr_is_sip(const struct endpoint *ep, const struct sa *sa)
+{
+	struct sa tp;
+
+	for (unsigned i = 0; i < ep->ntransp && i < EP_LADDR_MAX; i++) {
+		if (sa_port(&ep->laddrv[i])) {
+			if (sa_cmp(&ep->laddrv[i], sa, SA_ALL))
+				return true;
+		}
+		else if (sa_cmp(&ep->laddrv[i], sa, SA_ADDR)) {
+			/* port 0 (tests): the stack knows the port it got */
+			for (int t = SIP_TRANSP_UDP; t <= SIP_TRANSP_TCP; t++)
+				if (!sip_transp_laddr(ep->env.sip, &tp, t,
+						      sa) &&
+				    sa_cmp(&tp, sa, SA_ALL))
+					return true;
+		}
+	}
+
+	return false;
+}
+
+
+/* Returns how many SIP sockets got the DSCP. */
+static unsigned dscp_apply(const struct endpoint *ep, uint8_t dscp)
+{
+	const int tos = dscp << 2;
+	unsigned n = 0;
+
+	for (int fd = 0; fd < EP_FD_SCAN_MAX; fd++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		struct stat st;
+		struct sa sa;
+		int err;
+
+		if (fstat(fd, &st) || !S_ISSOCK(st.st_mode))
+			continue;
+		if (getsockname(fd, (struct sockaddr *)&ss, &len))
+			continue;
+		if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)
+			continue;
+		if (sa_set_sa(&sa, (struct sockaddr *)&ss))
+			continue;
+		if (!laddr_is_sip(ep, &sa))
+			continue;
+
+		if (ss.ss_family == AF_INET)
+			err = setsockopt(fd, IPPROTO_IP, IP_TOS, &tos,
+					 sizeof(tos));
+		else
+			err = setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &tos,
+					 sizeof(tos));
+		if (!err)
+			++n;
+	}
+
+	return n;
 }
 
 
@@ -356,9 +427,16 @@ int endpoint_alloc(struct endpoint **epp, struct cfg *cfg,
 	if (err)
 		goto out;
 
-	if (cfg->dscp_sip)
-		info("sip: dscp_sip %u not applied: libre 1.1 hides the SIP"
-		     " sockets\n", cfg->dscp_sip);
+	if (cfg->dscp_sip) {
+		unsigned n = dscp_apply(ep, cfg->dscp_sip);
+
+		if (n)
+			info("sip: DSCP %u on %u SIP socket%s\n",
+			     cfg->dscp_sip, n, n == 1 ? "" : "s");
+		else
+			warning("sip: DSCP %u: SIP sockets not found\n",
+				cfg->dscp_sip);
+	}
 
  out:
 	if (err)

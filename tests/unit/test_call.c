@@ -12,6 +12,8 @@
 #include <setjmp.h>
 #include <string.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include <re.h>
@@ -930,15 +932,21 @@ static int setup_rtp_timeout(void **state)
 }
 
 
+static int sock_tos_n(const struct sa *laddr, int type, unsigned *countp);
+
 static void invite_over_tcp(void **state)
 {
 	struct fixture *f = *state;
+	unsigned n = 0;
 	struct uac u;
 
 	f->use_tcp = true;
 	uac_call_wait(f, &u, "1000", offer_pcmu, NULL);
 
 	assert_true(u.estab);
+	/* the accepted connection inherits the listener's DSCP (CS3) */
+	assert_int_equal(24 << 2, sock_tos_n(&f->ep_tcp, SOCK_STREAM, &n));
+	assert_int_equal(2, n);
 	assert_has(u.raw, "SIP/2.0 200 OK\r\n");
 	assert_has(u.raw, ";transport=tcp>");
 	assert_has(u.raw, "Via: SIP/2.0/TCP ");
@@ -1168,6 +1176,63 @@ static void session_timer_we_refresh_by_update(void **state)
 }
 
 
+/* IP_TOS of the socket bound to laddr with the given type, -1 if none;
+ * *countp (optional) gets how many such sockets carry that same TOS */
+static int sock_tos_n(const struct sa *laddr, int type, unsigned *countp)
+{
+	int first = -1;
+	unsigned n = 0;
+
+	for (int fd = 0; fd < 1024; fd++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		int t = 0, tos = 0;
+		socklen_t tl = sizeof(t), ol = sizeof(tos);
+		struct sa sa;
+
+		if (getsockname(fd, (struct sockaddr *)&ss, &len) ||
+		    ss.ss_family != AF_INET)
+			continue;
+		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &t, &tl) || t != type)
+			continue;
+		if (sa_set_sa(&sa, (struct sockaddr *)&ss) ||
+		    !sa_cmp(&sa, laddr, SA_ALL))
+			continue;
+		if (getsockopt(fd, IPPROTO_IP, IP_TOS, &tos, &ol))
+			return -1;
+		if (first < 0)
+			first = tos;
+		if (tos == first)
+			++n;
+	}
+
+	if (countp)
+		*countp = n;
+
+	return first;
+}
+
+
+static int sock_tos(const struct sa *laddr, int type)
+{
+	return sock_tos_n(laddr, type, NULL);
+}
+
+
+static void sip_sockets_carry_dscp_cs3(void **state)
+{
+	struct fixture *f = *state;
+
+	/* chorus.conf default dscp_sip 24 (CS3): TOS byte 24 << 2 */
+	assert_int_equal(24, f->cfg->dscp_sip);
+	assert_int_equal(24 << 2, sock_tos(&f->ep_udp, SOCK_DGRAM));
+	assert_int_equal(24 << 2, sock_tos(&f->ep_tcp, SOCK_STREAM));
+	/* the phone's sockets are untouched */
+	assert_int_equal(0, sock_tos(&f->caddr, SOCK_DGRAM));
+	assert_has(f->log, "sip: DSCP 24 on 2 SIP sockets");
+}
+
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -1232,6 +1297,8 @@ int main(void)
 			setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			session_timer_we_refresh_by_update, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			sip_sockets_carry_dscp_cs3, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
