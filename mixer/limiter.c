@@ -22,10 +22,13 @@
  * bit-identical across ISAs.
  *
  * Plans are shared: a leg whose own signal is small against the room
- * (peak below 1/32 of the frame's peak sum) is planned from the common
- * bound peak|sum| + peak|sum|/32, so all such legs with the same limiter
- * state and output gain get the same plan, computed once per tick (a
- * small cache); in a large room nearly every leg is one of them.
+ * (peak at most 1/32, 1/16, 1/8 or 1/4 of the frame's peak sum: four
+ * classes) is planned from the class bound peak|sum| + (peak sum)/32 ..
+ * /4, so all legs of a class with the same output gain and a limiter
+ * state within MIX_PLAN_LIM_TOL (0.14 dB) get the same plan, computed
+ * once per tick (a small cache); in a large room nearly every leg is one
+ * of them. The bound costs a loud talker at most 2 dB of extra gain
+ * reduction of what he hears, only while the room is being limited.
  *
  * Such a leg's output in a limited frame is the plan's limited mix of the
  * whole room minus its own signal scaled to 16 bits (sub_mulhi: two
@@ -73,10 +76,16 @@ void mix_plan_reset(struct mixer *mix)
 {
 	unsigned b;
 
+	unsigned c;
+
 	mix->nplans = 0;
-	mix->ob_share = mix->spk_max >> MIX_SHARE_SHIFT;
-	for (b = 0; b < mix->nblk; b++)
-		mix->pk_share[b] = mix->spk[b] + mix->ob_share;
+	for (c = 0; c < MIX_SHARE_CLASSES; c++) {
+		uint32_t *pk = mix->pk_share + c * mix->nblk;
+
+		mix->ob_share[c] = mix->spk_max >> (MIX_SHARE_SHIFT - c);
+		for (b = 0; b < mix->nblk; b++)
+			pk[b] = mix->spk[b] + mix->ob_share[c];
+	}
 }
 
 static void plan_compute(const struct mixer *mix, struct mix_plan *p,
@@ -172,12 +181,15 @@ static struct mix_plan *plan_shared(struct mixer *mix, unsigned cls,
 
 	p = mix->nplans < MIX_PLAN_CACHE ? &mix->plans[mix->nplans++] :
 		&mix->plans[MIX_PLAN_CACHE];
+	mix->stats.plans_shared++;
 	p->cls = cls;
 	p->gi = gi;
 	p->lim0 = lim;
 	p->go0 = go0;
 	p->go1 = go1;
-	plan_compute(mix, p, cls ? mix->pk_share : mix->spk);
+	p->uses = 0;
+	plan_compute(mix, p, cls ? mix->pk_share + (cls - 1) * mix->nblk :
+		     mix->spk);
 	return p;
 }
 
@@ -242,7 +254,9 @@ static struct mix_plan *plan_own(struct mixer *mix, const int16_t *x,
 					     mix_ramp_at(gi, b * L));
 	}
 
+	mix->stats.plans_own++;
 	p->cls = ~0u;
+	p->uses = 0;
 	p->gi = -1;
 	p->lim0 = lim;
 	p->go0 = go0;
@@ -272,12 +286,21 @@ bool mix_render(struct mixer *mix, int16_t *out, const int16_t *x,
 		return false;
 	}
 
-	if (!ob)
+	if (!ob) {
 		p = plan_shared(mix, 0, 0, *lim, go0, go1);
-	else if (ob <= mix->ob_share && !gi.step)
-		p = plan_shared(mix, 1, gi.base >> MIX_Q, *lim, go0, go1);
-	else
-		p = plan_own(mix, x, gi, ob, *lim, go0, go1);
+	}
+	else {
+		unsigned c = 0;
+
+		while (c < MIX_SHARE_CLASSES && ob > mix->ob_share[c])
+			c++;
+		if (c < MIX_SHARE_CLASSES && !gi.step)
+			p = plan_shared(mix, 1 + c, gi.base >> MIX_Q, *lim,
+					go0, go1);
+		else
+			p = plan_own(mix, x, gi, ob, *lim, go0, go1);
+	}
+	p->uses++;
 
 	if (p->unlimited) {
 		if (go0 == MIX_ONE && go1 == MIX_ONE &&
@@ -292,7 +315,9 @@ bool mix_render(struct mixer *mix, int16_t *out, const int16_t *x,
 		plan_mix(mix, p);
 		memcpy(out, p->a, mix->n * sizeof(*out));
 	}
-	else if (p->cls == 1 && plan_mix(mix, p) && plan_own_gain(mix, p)) {
+	else if (p->cls != ~0u && p->uses > 1 && plan_mix(mix, p) &&
+		 plan_own_gain(mix, p)) {
+		/* The second leg on a plan pays for its 16-bit mix. */
 		k->sub_mulhi(out, p->a, x, p->h, mix->n);
 	}
 	else {

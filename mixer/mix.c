@@ -129,7 +129,8 @@ int mix_alloc(struct mixer **mixp, const struct mix_cfg *cfg)
 	mix->pk  = zalloc_aligned(mix->nblk * sizeof(*mix->pk));
 	mix->gp  = zalloc_aligned((mix->nblk + 1) * sizeof(*mix->gp));
 	mix->lvl_thr = zalloc_aligned(MIX_LEVELS * sizeof(*mix->lvl_thr));
-	mix->pk_share = zalloc_aligned(mix->nblk * sizeof(*mix->pk_share));
+	mix->pk_share = zalloc_aligned(MIX_SHARE_CLASSES * mix->nblk *
+				       sizeof(*mix->pk_share));
 	for (i = 0; i <= MIX_PLAN_CACHE; i++) {
 		mix->plans[i].g = zalloc_aligned(mix->n * sizeof(int32_t));
 		mix->plans[i].sh = zalloc_aligned(mix->nblk);

@@ -14,15 +14,16 @@ enum {
 	MIX_TOPK_HYST_MS = 200,     /**< newcomer must lead this long      */
 	MIX_TOPK_HOLD_MS = 1500,    /**< silent speaker kept this long     */
 	MIX_LIMIT_MARGIN = 8,       /**< LSBs of rounding headroom         */
-	MIX_SHARE_SHIFT  = 5,       /**< own < peak sum / 32: shared plan  */
-	MIX_PLAN_CACHE   = 16,      /**< shared limiter plans per tick     */
+	MIX_SHARE_SHIFT  = 5,       /**< class 1: own <= peak sum / 32     */
+	MIX_SHARE_CLASSES = 4,      /**< ... class 4: own <= peak sum / 4  */
+	MIX_PLAN_CACHE   = 32,      /**< shared limiter plans per tick     */
 	MIX_SH_MAX       = 17,      /**< largest shift (peak < 2^32)       */
 };
 
 #define MIX_TOPK_HYST_DB   6.0f   /**< newcomer lead over weakest, dB  */
 #define MIX_TOPK_SMOOTH    0.3f   /**< loudness smoothing per frame    */
 #define MIX_LIMIT_RELEASE_MS 60.0 /**< exponential release constant    */
-#define MIX_PLAN_LIM_TOL (1.0f / 256) /**< limiter states sharing a plan */
+#define MIX_PLAN_LIM_TOL (1.0f / 64) /**< limiter states sharing a plan */
 #define MIX_LIMIT_GROWTH_MAX 2.0f /**< envelope rise extrapolated, max  */
 
 struct mix_leg {
@@ -50,7 +51,8 @@ struct mix_leg {
 
 /** A limiter plan for one frame: per-block gains for the out kernel. */
 struct mix_plan {
-	unsigned cls;            /**< 0: pk = sum, 1: shared bound, ~0 own */
+	unsigned cls;            /**< 0: pk = sum, 1..: share class, ~0 own */
+	unsigned uses;           /**< legs that used it this tick        */
 	int32_t gi;              /**< cls 1: the legs' constant own gain  */
 	float lim0;              /**< limiter factor at the frame start  */
 	int32_t go0, go1;        /**< output gain ramp, Q13              */
@@ -82,8 +84,8 @@ struct mixer {
 	uint32_t spk_max;
 	uint32_t *pk;            /**< [nblk] scratch                     */
 	float *gp;               /**< [nblk + 1] scratch                 */
-	uint32_t *pk_share;      /**< [nblk] shared bound per block      */
-	uint32_t ob_share;       /**< own peaks up to this share plans    */
+	uint32_t *pk_share;      /**< [classes][nblk] shared peak bounds */
+	uint32_t ob_share[MIX_SHARE_CLASSES];  /**< own peak limit of each */
 	struct mix_plan plans[MIX_PLAN_CACHE + 1];  /**< last: scratch   */
 	unsigned nplans;
 	float qscale[MIX_SH_MAX + 1];  /**< 2^(MIX_Q + sh)               */

@@ -147,6 +147,8 @@ size_t mix_active_speakers(const struct mixer *mix, unsigned *ids, size_t max);
 struct mix_stats {
 	uint64_t ticks;
 	uint64_t limited_frames;   /**< output frames where the limiter acted */
+	uint64_t plans_shared;     /**< limiter plans shared by several legs  */
+	uint64_t plans_own;        /**< limiter plans made for one leg        */
 };
 void mix_stats_get(const struct mixer *mix, struct mix_stats *st);
 
