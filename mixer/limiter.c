@@ -151,13 +151,15 @@ static void plan_compute(const struct mixer *mix, struct mix_plan *p,
 		float gme = gm0 + (gm1 - gm0) * (float)(b + 1) / (float)nb;
 		int32_t q0 = q13_floor(mix, gp[b] * gmb, sh);
 		int32_t q1 = q13_floor(mix, gp[b + 1] * gme, sh);
-		struct mix_ramp r = mix_ramp_make(q0, q1, mix->blk);
-		int32_t *g = p->g + b * mix->blk;
-		size_t t;
+		/* mix_ramp_make() in 32 bits: |q1 - q0| << 13 < 2^28 */
+		const int32_t L = (int32_t)mix->blk;
+		const int32_t base = q0 * MIX_ONE;
+		const int32_t step = (q1 - q0) * MIX_ONE / L;
+		int32_t *g = p->g + b * mix->blk, t;
 
 		p->sh[b] = (uint8_t)sh;
-		for (t = 0; t < mix->blk; t++)
-			g[t] = mix_ramp_gain(r, t);
+		for (t = 0; t < L; t++)
+			g[t] = (base + step * (t + 1)) >> MIX_Q;
 	}
 }
 
@@ -220,17 +222,22 @@ static bool plan_own_gain(const struct mixer *mix, struct mix_plan *p)
 
 	p->h_ready = true;
 	p->h_ok = true;
-	for (b = 0; b < mix->nblk && p->h_ok; b++) {
+	for (b = 0; b < mix->nblk; b++) {
 		const unsigned s = MIX_Q - 3 + p->sh[b];
+		const int32_t *g = p->g + b * mix->blk;
+		int16_t *h = p->h + b * mix->blk;
+		int32_t hmax = 0;
 
-		for (t = b * mix->blk; t < (b + 1) * mix->blk; t++) {
-			int64_t v = ((int64_t)p->g[t] * p->gi) >> s;
+		/* g, gi < 2^15: the product fits int32 */
+		for (t = 0; t < mix->blk; t++) {
+			int32_t v = (g[t] * p->gi) >> s;
 
-			if (v > INT16_MAX) {
-				p->h_ok = false;
-				break;
-			}
-			p->h[t] = (int16_t)v;
+			hmax = v > hmax ? v : hmax;
+			h[t] = (int16_t)v;
+		}
+		if (hmax > INT16_MAX) {
+			p->h_ok = false;
+			break;
 		}
 	}
 	return p->h_ok;
