@@ -163,24 +163,39 @@ static void plan_compute(const struct mixer *mix, struct mix_plan *p,
 	}
 }
 
+/* A limiter state within MIX_PLAN_LIM_TOL of the plan's joins it: a gain
+ * step of at most 0.14 dB at a frame boundary, and from then on the legs
+ * share one trajectory. */
+static bool plan_match(const struct mix_plan *p, unsigned cls, int32_t gi,
+		       float lim, int32_t go0, int32_t go1)
+{
+	return p->cls == cls && p->gi == gi && p->go0 == go0 &&
+		p->go1 == go1 && fabsf(p->lim0 - lim) <=
+		p->lim0 * MIX_PLAN_LIM_TOL;
+}
+
 static struct mix_plan *plan_shared(struct mixer *mix, unsigned cls,
 				    int32_t gi, float lim, int32_t go0,
-				    int32_t go1)
+				    int32_t go1, unsigned *hint)
 {
 	struct mix_plan *p;
 	unsigned i;
 
+	/* Legs are visited in the same order every tick, so the plan a
+	 * leg used last tick usually sits at the same index. */
+	if (*hint < mix->nplans &&
+	    plan_match(&mix->plans[*hint], cls, gi, lim, go0, go1))
+		return &mix->plans[*hint];
+
 	for (i = 0; i < mix->nplans; i++) {
 		p = &mix->plans[i];
-		/* A limiter state within MIX_PLAN_LIM_TOL of the plan's
-		 * joins it: a 0.03 dB gain step at a frame boundary, and
-		 * from then on the legs share one trajectory. */
-		if (p->cls == cls && p->gi == gi && p->go0 == go0 &&
-		    p->go1 == go1 && fabsf(p->lim0 - lim) <=
-		    p->lim0 * MIX_PLAN_LIM_TOL)
+		if (plan_match(p, cls, gi, lim, go0, go1)) {
+			*hint = i;
 			return p;
+		}
 	}
 
+	*hint = mix->nplans;
 	p = mix->nplans < MIX_PLAN_CACHE ? &mix->plans[mix->nplans++] :
 		&mix->plans[MIX_PLAN_CACHE];
 	mix->stats.plans_shared++;
@@ -274,7 +289,7 @@ static struct mix_plan *plan_own(struct mixer *mix, const int16_t *x,
 
 bool mix_render(struct mixer *mix, int16_t *out, const int16_t *x,
 		struct mix_ramp gi, uint32_t xpeak, int32_t go0, int32_t go1,
-		float *lim)
+		float *lim, unsigned *hint)
 {
 	const struct mix_kernels *k = mix->k;
 	const int32_t gohi = go0 > go1 ? go0 : go1;
@@ -294,7 +309,7 @@ bool mix_render(struct mixer *mix, int16_t *out, const int16_t *x,
 	}
 
 	if (!ob) {
-		p = plan_shared(mix, 0, 0, *lim, go0, go1);
+		p = plan_shared(mix, 0, 0, *lim, go0, go1, hint);
 	}
 	else {
 		unsigned c = 0;
@@ -303,7 +318,7 @@ bool mix_render(struct mixer *mix, int16_t *out, const int16_t *x,
 			c++;
 		if (c < MIX_SHARE_CLASSES && !gi.step)
 			p = plan_shared(mix, 1 + c, gi.base >> MIX_Q, *lim,
-					go0, go1);
+					go0, go1, hint);
 		else
 			p = plan_own(mix, x, gi, ob, *lim, go0, go1);
 	}

@@ -439,7 +439,7 @@ static void render_outputs(struct mixer *mix)
 	if (need_common) {
 		if (mix_render(mix, mix_group_buf(mix, common), NULL,
 			       mix_ramp_const(MIX_ONE), 0, MIX_ONE, MIX_ONE,
-			       &mix->common_lim))
+			       &mix->common_lim, &mix->common_hint))
 			mix->stats.limited_frames++;
 	}
 
@@ -455,7 +455,7 @@ static void render_outputs(struct mixer *mix)
 				       own ? x : NULL,
 				       mix_ramp_make(leg->gi0, leg->gi1, mix->n),
 				       leg->xpeak, leg->go0, leg->go1,
-				       &leg->lim))
+				       &leg->lim, &leg->plan_hint))
 				mix->stats.limited_frames++;
 		}
 

@@ -36,6 +36,7 @@ struct mix_leg {
 	float lim;               /**< limiter factor at end of last tick */
 	unsigned group;          /**< output group of the last tick      */
 	unsigned pos;            /**< index in mixer->ids                */
+	unsigned plan_hint;      /**< limiter plan index of the last tick */
 
 	uint64_t energy;
 	uint32_t xpeak;
@@ -96,6 +97,7 @@ struct mixer {
 	uint32_t count;
 
 	float common_lim;        /**< limiter of the common output       */
+	unsigned common_hint;
 	float rel;               /**< release coefficient per block      */
 	float thr;               /**< limiter target peak                */
 	unsigned hang_frames, hyst_frames, hold_frames;
@@ -127,7 +129,7 @@ void mix_vad_update(struct mixer *mix, struct mix_leg *leg);
 void mix_plan_reset(struct mixer *mix);
 bool mix_render(struct mixer *mix, int16_t *out, const int16_t *x,
 		struct mix_ramp gi, uint32_t xpeak, int32_t go0, int32_t go1,
-		float *lim);
+		float *lim, unsigned *hint);
 
 /* topk.c */
 void mix_topk_update(struct mixer *mix);
