@@ -57,12 +57,23 @@ void call_reject_warning(struct sip *sip, const struct sip_msg *msg,
 			   uint16_t scode, const char *reason,
 			   const char *text)
 {
-	char hdrs[256];
+	char hdrs[256], safe[128];
+	size_t i;
+
+	/* the text may quote the peer's SDP: keep the quoted-string valid */
+	for (i = 0; text[i] && i < sizeof(safe) - 1; i++) {
+		const char c = text[i];
+
+		safe[i] = (c == '"' || c == '\\' || c < 0x20 || c == 0x7f) ?
+			'_' : c;
+	}
+	safe[i] = '\0';
 
 	/* RFC 3261 20.43: 399 = miscellaneous warning, host = our address */
-	re_snprintf(hdrs, sizeof(hdrs),
-		    "Warning: 399 %j \"%s\"\r\n", &msg->dst, text);
-	call_reject(sip, msg, scode, reason, hdrs, text);
+	re_snprintf(hdrs, sizeof(hdrs), "Warning: 399 %s%j%s \"%s\"\r\n",
+		    sa_af(&msg->dst) == AF_INET6 ? "[" : "", &msg->dst,
+		    sa_af(&msg->dst) == AF_INET6 ? "]" : "", safe);
+	call_reject(sip, msg, scode, reason, hdrs, safe);
 }
 
 

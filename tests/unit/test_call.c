@@ -607,6 +607,12 @@ static void malformed_sdp_is_400_with_warning(void **state)
 	assert_has(u.raw, "Warning: 399 ");
 	assert_has(u.raw, "Malformed SDP");
 	assert_int_equal(0, registry_leg_count(f->reg));
+
+	/* a quote from the peer's SDP cannot break the Warning header */
+	uac_call_wait(f, &u, "1000", OFFER_HEAD
+		      "m=audio 7000 RTP/\"X 0\r\n", NULL);
+	assert_int_equal(488, u.scode);
+	assert_has(u.raw, "(transport RTP/_X not supported)\"\r\n");
 }
 
 
