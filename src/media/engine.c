@@ -44,6 +44,8 @@ struct leg_ent {
 	bool removing;             /**< remove requested, wait for release */
 	struct list pending;       /**< struct wcmd, while moving          */
 	struct leg_pub pub;
+	bool srtp;                 /**< keys in use, to spot a rekey       */
+	struct sdes_crypto key_tx, key_rx;
 };
 
 struct room_ent {
@@ -93,6 +95,8 @@ static void leg_ent_destructor(void *arg)
 	struct le *l;
 
 	hash_unlink(&le->he);
+	sdes_crypto_wipe(&le->key_tx);
+	sdes_crypto_wipe(&le->key_rx);
 
 	while ((l = list_head(&le->pending))) {
 		list_unlink(l);
@@ -106,6 +110,54 @@ static void room_ent_destructor(void *arg)
 	struct room_ent *re = arg;
 
 	hash_unlink(&re->he);
+}
+
+
+static bool key_equal(const struct sdes_crypto *a, const struct sdes_crypto *b)
+{
+	return a->suite == b->suite && a->keysalt_len == b->keysalt_len &&
+		!memcmp(a->keysalt, b->keysalt, a->keysalt_len) &&
+		a->mki == b->mki && a->mki_len == b->mki_len &&
+		a->lifetime == b->lifetime;
+}
+
+
+/* libsrtp contexts for a leg; both or neither */
+static int srtp_contexts(const struct media_leg_params *prm,
+			 struct sec_srtp **txp, struct sec_srtp **rxp)
+{
+	int err;
+
+	*txp = NULL;
+	*rxp = NULL;
+
+	if (!prm->srtp)
+		return 0;
+
+	err = sec_srtp_alloc(txp, &prm->srtp_tx, SEC_SRTP_OUTBOUND);
+	if (!err)
+		err = sec_srtp_alloc(rxp, &prm->srtp_rx, SEC_SRTP_INBOUND);
+	if (err) {
+		*txp = mem_deref(*txp);
+		*rxp = mem_deref(*rxp);
+	}
+
+	return err;
+}
+
+
+static void leg_keys_keep(struct leg_ent *le,
+			  const struct media_leg_params *prm)
+{
+	le->srtp = prm->srtp;
+	if (prm->srtp) {
+		le->key_tx = prm->srtp_tx;
+		le->key_rx = prm->srtp_rx;
+	}
+	else {
+		sdes_crypto_wipe(&le->key_tx);
+		sdes_crypto_wipe(&le->key_rx);
+	}
 }
 
 
@@ -580,6 +632,7 @@ int media_leg_add(struct media_engine *me, uint32_t room_id, uint32_t leg_id,
 		  const struct media_sock *ms,
 		  const struct media_leg_params *prm)
 {
+	struct sec_srtp *stx, *srx;
 	struct media_sock s;
 	struct room_ent *re;
 	struct leg_ent *le = NULL;
@@ -626,6 +679,15 @@ int media_leg_add(struct media_engine *me, uint32_t room_id, uint32_t leg_id,
 	if (err)
 		goto out;
 
+	err = srtp_contexts(prm, &stx, &srx);
+	if (err) {
+		wleg_free(le->leg);
+		le->leg = NULL;
+		goto out;
+	}
+	wleg_set_srtp(le->leg, stx, srx);
+	leg_keys_keep(le, prm);
+
 	cmd->leg = le->leg;
 	cmd->room = re->room;
 	hash_append(me->legs, leg_id, &le->he, le);
@@ -667,6 +729,24 @@ int media_leg_update(struct media_engine *me, uint32_t leg_id,
 		return ENOMEM;
 
 	cmd->prm = *prm;
+	sdes_crypto_wipe(&cmd->prm.srtp_tx);
+	sdes_crypto_wipe(&cmd->prm.srtp_rx);
+
+	/* same keys (a session refresh): keep the contexts, their
+	 * rollover counters and replay windows */
+	if (prm->srtp != le->srtp || (prm->srtp &&
+	    (!key_equal(&prm->srtp_tx, &le->key_tx) ||
+	     !key_equal(&prm->srtp_rx, &le->key_rx)))) {
+		int err = srtp_contexts(prm, &cmd->srtp_tx, &cmd->srtp_rx);
+
+		if (err) {
+			free(cmd);
+			return err;
+		}
+		cmd->srtp_set = true;
+		leg_keys_keep(le, prm);
+	}
+
 	leg_submit(me, le, cmd);
 
 	return 0;

@@ -18,6 +18,7 @@
 #include <re.h>
 
 #include "media/codec.h"
+#include "media/sdes.h"
 
 struct media_engine;
 
@@ -63,6 +64,13 @@ struct media_leg_params {
 	bool     rtcp_mux;
 	enum media_dir dir;
 	char     cname[64];        /**< our RTCP CNAME                       */
+	/* (added) SDES-SRTP, RFC 3711/4568: plain RTP unless srtp is set.
+	 * The engine hands the keys to libsrtp and wipes its own copies;
+	 * an update with the same keys keeps the contexts (ROC, replay
+	 * window), different keys rekey at the next frame boundary. */
+	bool     srtp;
+	struct sdes_crypto srtp_tx;/**< our crypto: protects what we send  */
+	struct sdes_crypto srtp_rx;/**< the peer's crypto: what it sends   */
 };
 
 enum media_leg_op {
@@ -107,6 +115,8 @@ struct media_leg_stats {
 	uint64_t rx_malformed;     /**< bad RTP/RTCP headers (added)         */
 	uint64_t tx_shared_frames; /**< frames sent from an encoder shared
 				        with other listeners (added)         */
+	uint64_t rx_srtp_fail;     /**< SRTP/SRTCP auth/replay failures,
+				        dropped before latching (added)      */
 };
 
 struct media_worker_stats {

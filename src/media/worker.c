@@ -53,6 +53,9 @@ struct wleg {
 
 	struct rxchain *rx;
 	struct txchain *tx;
+	struct sec_srtp *srtp_tx;  /**< NULL: plain RTP                     */
+	struct sec_srtp *srtp_rx;
+	bool srtp_expired_logged;
 
 	unsigned user_flags;       /**< MIX_MUTE/MIX_DEAF from control      */
 	float gain_in, gain_out;
@@ -164,6 +167,7 @@ void leg_pub_write(struct leg_pub *pub, const struct media_leg_stats *st)
 		[LPUB_LATCHED] = st->latched,
 		[LPUB_RX_MALFORMED] = st->rx_malformed,
 		[LPUB_TX_SHARED] = st->tx_shared_frames,
+		[LPUB_RX_SRTP_FAIL] = st->rx_srtp_fail,
 	};
 	unsigned s = atomic_load_explicit(&pub->seq, memory_order_relaxed);
 	unsigned i;
@@ -217,6 +221,7 @@ bool leg_pub_read(struct leg_pub *pub, struct media_leg_stats *st)
 		st->latched        = v[LPUB_LATCHED] != 0;
 		st->rx_malformed   = v[LPUB_RX_MALFORMED];
 		st->tx_shared_frames = v[LPUB_TX_SHARED];
+		st->rx_srtp_fail   = v[LPUB_RX_SRTP_FAIL];
 		return true;
 	}
 
@@ -378,6 +383,9 @@ int wleg_alloc(struct wleg **legp, const struct media_cfg *cfg,
 	leg->fd_rtcp = ms->fd_rtcp;
 	leg->prm = *prm;
 	leg->prm.cname[sizeof(leg->prm.cname) - 1] = '\0';
+	/* keys live in libsrtp only (see wleg_set_srtp) */
+	sdes_crypto_wipe(&leg->prm.srtp_tx);
+	sdes_crypto_wipe(&leg->prm.srtp_rx);
 	leg->raddr_rtp = prm->raddr_rtp;
 	leg->raddr_rtcp = prm->rtcp_mux ? prm->raddr_rtp : prm->raddr_rtcp;
 
@@ -420,7 +428,21 @@ void wleg_free(struct wleg *leg)
 		rxchain_free(leg->rx);
 	if (leg->tx)
 		txchain_free(leg->tx);
+	/* libsrtp contexts have no thread affinity; the leg is their only
+	 * owner, so whichever thread holds the leg frees them */
+	mem_deref(leg->srtp_tx);
+	mem_deref(leg->srtp_rx);
 	free(leg);
+}
+
+
+void wleg_set_srtp(struct wleg *leg, struct sec_srtp *tx,
+		   struct sec_srtp *rx)
+{
+	mem_deref(leg->srtp_tx);
+	mem_deref(leg->srtp_rx);
+	leg->srtp_tx = tx;
+	leg->srtp_rx = rx;
 }
 
 
@@ -444,7 +466,21 @@ void wcmd_discard(struct wcmd *cmd)
 		break;
 	}
 
+	mem_deref(cmd->srtp_tx);
+	mem_deref(cmd->srtp_rx);
 	free(cmd);
+}
+
+
+static void srtp_expired(struct wleg *leg, int err)
+{
+	if (err != EKEYEXPIRED || leg->srtp_expired_logged)
+		return;
+
+	/* the SDES lifetime is used up: only a rekey (re-INVITE) helps */
+	leg->srtp_expired_logged = true;
+	log_printf(LOG_LVL_WARN, "media: leg %u: SRTP key lifetime used up\n",
+		   leg->id);
 }
 
 
@@ -520,11 +556,20 @@ static size_t rtcp_build(struct wleg *leg, uint8_t *buf, size_t size,
 
 static void rtcp_send(struct wleg *leg, uint64_t now_us, bool bye)
 {
-	uint8_t buf[RTCP_BUFSZ];
-	size_t n = rtcp_build(leg, buf, sizeof(buf), now_us, bye);
+	uint8_t buf[RTCP_BUFSZ + SEC_SRTP_TRAILER_MAX];
+	size_t n = rtcp_build(leg, buf, RTCP_BUFSZ, now_us, bye);
+	int err;
 
 	if (!n)
 		return;
+
+	if (leg->srtp_tx) {
+		err = sec_srtp_protect_rtcp(leg->srtp_tx, buf, &n, sizeof(buf));
+		if (err) {
+			srtp_expired(leg, err);
+			return;
+		}
+	}
 
 	if (leg->fd_rtcp < 0)
 		send_to(leg->fd_rtp, buf, n, &leg->raddr_rtp);
@@ -544,7 +589,28 @@ static void rtcp_schedule(struct wleg *leg, uint64_t now_us)
 
 /* ---- receive --------------------------------------------------------- */
 
-static void rx_rtcp(struct worker *w, struct wleg *leg, const uint8_t *buf,
+/* SRTP(C) before anything is believed: no latching on forged packets */
+static bool rx_unprotect(struct wleg *leg, uint8_t *buf, size_t *len,
+			 bool rtcp)
+{
+	int err;
+
+	if (!leg->srtp_rx)
+		return true;
+
+	err = rtcp ? sec_srtp_unprotect_rtcp(leg->srtp_rx, buf, len)
+		   : sec_srtp_unprotect_rtp(leg->srtp_rx, buf, len);
+	if (err) {
+		++leg->st.rx_srtp_fail;
+		srtp_expired(leg, err);
+		return false;
+	}
+
+	return true;
+}
+
+
+static void rx_rtcp(struct worker *w, struct wleg *leg, uint8_t *buf,
 		    size_t len, const struct sa *src, uint64_t now_us)
 {
 	struct rtcpx_info info;
@@ -553,13 +619,21 @@ static void rx_rtcp(struct worker *w, struct wleg *leg, const uint8_t *buf,
 	bool latched = leg->fd_rtcp < 0 ? leg->latched : leg->latched_rtcp;
 	(void)w;
 
-	if (rtcpx_decode(&info, buf, len)) {
+	if (len < 8 || (buf[0] >> 6) != RTPH_VERSION) {
 		++leg->st.rx_malformed;
 		return;
 	}
 
 	if (latched && !sa_cmp(src, latch, SA_ALL)) {
 		++leg->st.rx_dropped_src;
+		return;
+	}
+
+	if (!rx_unprotect(leg, buf, &len, true))
+		return;
+
+	if (rtcpx_decode(&info, buf, len)) {
+		++leg->st.rx_malformed;
 		return;
 	}
 
@@ -579,19 +653,28 @@ static void rx_rtcp(struct worker *w, struct wleg *leg, const uint8_t *buf,
 }
 
 
-static void rx_rtp(struct worker *w, struct wleg *leg, const uint8_t *buf,
+static void rx_rtp(struct worker *w, struct wleg *leg, uint8_t *buf,
 		   size_t len, const struct sa *src, uint64_t now_us)
 {
 	const uint8_t *pay;
 	struct rtph h;
 
-	if (rtph_decode(&h, buf, len)) {
+	if (len < RTPH_HDR_SIZE || (buf[0] >> 6) != RTPH_VERSION) {
 		++leg->st.rx_malformed;
 		return;
 	}
 
 	if (leg->latched && !sa_cmp(src, &leg->raddr_rtp, SA_ALL)) {
 		++leg->st.rx_dropped_src;
+		return;
+	}
+
+	/* the padding bit and length only make sense after SRTP */
+	if (!rx_unprotect(leg, buf, &len, false))
+		return;
+
+	if (rtph_decode(&h, buf, len)) {
+		++leg->st.rx_malformed;
 		return;
 	}
 
@@ -681,7 +764,7 @@ static void rx_socket(struct worker *w, struct wleg *leg, int fd, bool rtcp,
 		return;
 
 	for (i = 0; i < n; i++) {
-		const uint8_t *buf = w->rxbuf[i];
+		uint8_t *buf = w->rxbuf[i];
 		size_t len = w->msgs[i].msg_len;
 		struct sa src;
 
@@ -1054,6 +1137,14 @@ static void cmd_apply(struct worker *w, struct wcmd *cmd, uint64_t now_us)
 
 	case WCMD_LEG_UPDATE:
 		leg_update(leg, &cmd->prm, now_us);
+		if (cmd->srtp_set) {
+			/* rekey between two frames; the command frees
+			 * nothing it handed over */
+			wleg_set_srtp(leg, cmd->srtp_tx, cmd->srtp_rx);
+			cmd->srtp_tx = NULL;
+			cmd->srtp_rx = NULL;
+			leg->srtp_expired_logged = false;
+		}
 		break;
 
 	case WCMD_LEG_CONTROL:
@@ -1086,6 +1177,8 @@ static void cmd_apply(struct worker *w, struct wcmd *cmd, uint64_t now_us)
 		break;
 	}
 
+	mem_deref(cmd->srtp_tx);
+	mem_deref(cmd->srtp_rx);
 	free(cmd);
 }
 
@@ -1142,6 +1235,48 @@ static void encode_frame(struct txchain *tx, const int16_t *frame,
 }
 
 
+static void tx_count(struct wleg *leg, size_t paylen, size_t wirelen)
+{
+	leg->sent_first = true;
+	leg->talkspurt = false;
+	++leg->psent;
+	leg->osent += (uint32_t)paylen;
+	++leg->st.tx_packets;
+	leg->st.tx_bytes += wirelen;
+}
+
+
+/* SRTP needs header and payload in one buffer with trailer room */
+static void leg_send_srtp(struct wleg *leg, const uint8_t *hdr,
+			  const uint8_t *pay, size_t paylen)
+{
+	uint8_t buf[RTPH_HDR_SIZE + CODEC_MAX_PAYLOAD + SEC_SRTP_TRAILER_MAX];
+	size_t n = RTPH_HDR_SIZE + paylen;
+	int err;
+
+	if (paylen > CODEC_MAX_PAYLOAD)
+		return;
+
+	memcpy(buf, hdr, RTPH_HDR_SIZE);
+	memcpy(buf + RTPH_HDR_SIZE, pay, paylen);
+
+	err = sec_srtp_protect_rtp(leg->srtp_tx, buf, &n, sizeof(buf));
+	if (err) {
+		++leg->tx_errors;
+		srtp_expired(leg, err);
+		return;
+	}
+
+	if (sendto(leg->fd_rtp, buf, n, MSG_DONTWAIT, &leg->raddr_rtp.u.sa,
+		   leg->raddr_rtp.len) < 0) {
+		++leg->tx_errors;
+		return;
+	}
+
+	tx_count(leg, paylen, n);
+}
+
+
 /* our RTP header on each payload; the payload itself is not copied */
 static void leg_send(struct wleg *leg, const struct wpkts *ps,
 		     uint64_t now_us)
@@ -1180,6 +1315,11 @@ static void leg_send(struct wleg *leg, const struct wpkts *ps,
 		if (!sa_usable(&leg->raddr_rtp))
 			continue;
 
+		if (leg->srtp_tx) {
+			leg_send_srtp(leg, hdr, ps->buf[i], ps->len[i]);
+			continue;
+		}
+
 		iov[0].iov_base = hdr;
 		iov[0].iov_len  = sizeof(hdr);
 		iov[1].iov_base = (void *)ps->buf[i];
@@ -1195,12 +1335,7 @@ static void leg_send(struct wleg *leg, const struct wpkts *ps,
 			continue;
 		}
 
-		leg->sent_first = true;
-		leg->talkspurt = false;
-		++leg->psent;
-		leg->osent += (uint32_t)ps->len[i];
-		++leg->st.tx_packets;
-		leg->st.tx_bytes += sizeof(hdr) + ps->len[i];
+		tx_count(leg, ps->len[i], sizeof(hdr) + ps->len[i]);
 	}
 }
 

@@ -22,6 +22,7 @@
 #include "media/media.h"
 #include "media/rtp.h"
 #include "media/spsc.h"
+#include "media/srtpctx.h"
 
 enum {
 	WORKER_CMDQ_SIZE  = 4096,   /**< commands per worker ring           */
@@ -66,6 +67,9 @@ struct wcmd {
 	struct media_leg_params prm;
 	enum media_leg_op op;
 	int value;
+	bool srtp_set;             /**< WCMD_LEG_UPDATE: replace contexts  */
+	struct sec_srtp *srtp_tx;  /**< owned by the command until applied */
+	struct sec_srtp *srtp_rx;
 };
 
 /** Events worker -> libre, copied through the event ring. */
@@ -86,6 +90,7 @@ enum leg_pub_field {
 	LPUB_RX_LOST, LPUB_RX_LATE, LPUB_RX_DUP, LPUB_RX_DROPPED_SRC,
 	LPUB_RX_DROPPED_PT, LPUB_PLC, LPUB_FEC, LPUB_JITTER, LPUB_JB_DELAY,
 	LPUB_LEVEL, LPUB_LATCHED, LPUB_RX_MALFORMED, LPUB_TX_SHARED,
+	LPUB_RX_SRTP_FAIL,
 	LPUB_N
 };
 
@@ -153,6 +158,9 @@ void wroom_free(struct wroom *room);
 int  wleg_alloc(struct wleg **legp, const struct media_cfg *cfg,
 		uint32_t leg_id, const struct media_sock *ms,
 		const struct media_leg_params *prm, struct leg_pub *pub);
+/** Give the leg its SRTP contexts (libre thread, before handing over). */
+void wleg_set_srtp(struct wleg *leg, struct sec_srtp *tx,
+		   struct sec_srtp *rx);
 /** Close and free without events (shutdown or never handed over). */
 void wleg_free(struct wleg *leg);
 

@@ -27,6 +27,7 @@
 
 #include "media/media.h"
 #include "media/rtp.h"
+#include "media/srtpctx.h"
 
 enum {
 	NCLI = 6,                  /**< A, B, C, a forger D, E, F       */
@@ -158,6 +159,8 @@ static double share_max(const int16_t *x, size_t n, double f)
 
 struct cli {
 	int fd;
+	struct sec_srtp *stx;      /**< SRTP: protects what the client sends */
+	struct sec_srtp *srx;      /**< SRTP: unprotects what chorus sends */
 	struct sa addr;            /**< the client's own address         */
 	struct sa leg_addr;        /**< the chorus leg it talks to       */
 	double freq;               /**< 0: silent                        */
@@ -169,7 +172,7 @@ struct cli {
 	/* received */
 	int16_t *rec;
 	size_t nrec;
-	unsigned rtp_pkts, rtcp_pkts, byes, bad;
+	unsigned rtp_pkts, rtcp_pkts, byes, bad, srtp_ok;
 	bool got_marker_first;
 	bool have_first;
 	uint32_t rx_ssrc;
@@ -261,6 +264,8 @@ static void cli_open(struct cli *c)
 
 static void cli_close(struct cli *c)
 {
+	c->stx = mem_deref(c->stx);
+	c->srx = mem_deref(c->srx);
 	if (c->fd >= 0)
 		close(c->fd);
 	free(c->rec);
@@ -272,7 +277,7 @@ static void cli_close(struct cli *c)
 static void cli_send_rtp(struct cli *c, uint8_t pt, bool marker,
 			 const uint8_t *pay, size_t len, bool advance_ts)
 {
-	uint8_t buf[512];
+	uint8_t buf[512 + SEC_SRTP_TRAILER_MAX];
 	struct rtph h;
 	size_t n;
 
@@ -284,6 +289,11 @@ static void cli_send_rtp(struct cli *c, uint8_t pt, bool marker,
 	h.ssrc = c->ssrc;
 	n = rtph_encode(buf, sizeof(buf), &h);
 	memcpy(buf + n, pay, len);
+	n += len;
+	len = 0;
+	if (c->stx)
+		assert_int_equal(0, sec_srtp_protect_rtp(c->stx, buf, &n,
+							 sizeof(buf)));
 
 	(void)sendto(c->fd, buf, n + len, 0, &c->leg_addr.u.sa,
 		     c->leg_addr.len);
@@ -319,6 +329,20 @@ static void cli_recv(struct cli *c)
 
 		if (n <= 0)
 			break;
+
+		if (c->srx) {
+			size_t len = (size_t)n;
+			int err = rtph_is_rtcp(buf, len)
+				? sec_srtp_unprotect_rtcp(c->srx, buf, &len)
+				: sec_srtp_unprotect_rtp(c->srx, buf, &len);
+
+			if (err) {
+				++c->bad;
+				continue;
+			}
+			n = (ssize_t)len;
+			++c->srtp_ok;
+		}
 
 		if (rtph_is_rtcp(buf, (size_t)n)) {
 			struct rtcpx_info info;
@@ -473,7 +497,40 @@ static void leg_prm(struct media_leg_params *prm, const struct cli *c,
 }
 
 
+static void add_leg_prm(struct rig *r, uint32_t room, uint32_t id, bool mux,
+			struct media_leg_params *prm);
+
 static void add_leg(struct rig *r, uint32_t room, uint32_t id, bool mux)
+{
+	struct media_leg_params prm;
+
+	memset(&prm, 0, sizeof(prm));
+	add_leg_prm(r, room, id, mux, &prm);
+}
+
+
+/* an SRTP leg: the client holds the opposite ends of both keys */
+static void add_leg_srtp(struct rig *r, uint32_t room, uint32_t id,
+			 struct media_leg_params *prm)
+{
+	struct cli *c = &r->c[id - 1];
+
+	memset(prm, 0, sizeof(*prm));
+	prm->srtp = true;
+	assert_int_equal(0, sdes_crypto_generate(&prm->srtp_tx, 1,
+					 SDES_AES_CM_128_HMAC_SHA1_80));
+	assert_int_equal(0, sdes_crypto_generate(&prm->srtp_rx, 1,
+					 SDES_AES_CM_128_HMAC_SHA1_80));
+	assert_int_equal(0, sec_srtp_alloc(&c->srx, &prm->srtp_tx,
+					   SEC_SRTP_INBOUND));
+	assert_int_equal(0, sec_srtp_alloc(&c->stx, &prm->srtp_rx,
+					   SEC_SRTP_OUTBOUND));
+	add_leg_prm(r, room, id, true, prm);
+}
+
+
+static void add_leg_prm(struct rig *r, uint32_t room, uint32_t id, bool mux,
+			struct media_leg_params *prm_io)
 {
 	struct media_leg_params prm;
 	struct media_sock ms;
@@ -488,7 +545,13 @@ static void add_leg(struct rig *r, uint32_t room, uint32_t id, bool mux)
 
 	c->leg_addr = ms.laddr_rtp;
 	leg_prm(&prm, c, mux);
+	if (prm_io->srtp) {
+		prm.srtp = true;
+		prm.srtp_tx = prm_io->srtp_tx;
+		prm.srtp_rx = prm_io->srtp_rx;
+	}
 	assert_int_equal(0, media_leg_add(r->me, room, id, &ms, &prm));
+	*prm_io = prm;
 }
 
 
@@ -1007,6 +1070,127 @@ static void test_engine_listeners_encode_per_leg_when_asked(void **state)
 }
 
 
+/* ---- test 5: SRTP legs ------------------------------------------------ */
+
+enum { T5_TONES_AT = 5, T5_UPDATE_AT = 60, T5_END = 130 };
+
+static struct {
+	struct media_leg_params prm_b;
+	struct media_leg_stats st_a, st_b;
+	int err_a, err_b, err_upd;
+} t5;
+
+
+static void t5_tick(void *arg)
+{
+	struct rig *r = arg;
+	unsigned i;
+
+	tmr_start(&r->tick, TICK_MS, t5_tick, r);
+	++r->t;
+
+	/* D sends plain RTP to A's port before A speaks: it must neither
+	 * latch nor reach the mix */
+	if (r->t >= 1 && r->t <= 3) {
+		struct cli *d = &r->c[3];
+		uint8_t pay[SAMPLES];
+
+		memset(pay, 0x55, sizeof(pay));
+		d->leg_addr = r->c[0].leg_addr;
+		cli_send_rtp(d, 0, false, pay, sizeof(pay), true);
+	}
+
+	if (r->t >= T5_TONES_AT && r->t < T5_END)
+		send_tones(r);
+
+	/* a session refresh repeats the keys: the contexts stay */
+	if (r->t == T5_UPDATE_AT)
+		t5.err_upd = media_leg_update(r->me, 2, &t5.prm_b);
+
+	for (i = 0; i < NCLI; i++)
+		cli_recv(&r->c[i]);
+
+	if (r->t == T5_END) {
+		t5.err_a = media_leg_stats(r->me, 1, &t5.st_a);
+		t5.err_b = media_leg_stats(r->me, 2, &t5.st_b);
+		CHECK(r, 0 == media_leg_remove(r->me, 1));
+		CHECK(r, 0 == media_leg_remove(r->me, 2));
+		r->phase = 1;
+	}
+
+	if (r->phase == 1 && r->released == 2) {
+		CHECK(r, 0 == media_room_remove(r->me, 1));
+		r->phase = 2;
+	}
+
+	if (r->phase == 2 && r->room_released == 1) {
+		r->phase = 3;
+		r->t = 10000;
+	}
+
+	if (r->phase == 3 && r->t > 10005)
+		re_cancel();
+}
+
+
+static void test_engine_srtp_legs_authenticate_before_latching(void **state)
+{
+	struct media_leg_params prm_a;
+	struct rig r;
+	size_t k;
+	(void)state;
+
+	assert_int_equal(0, rig_init(&r, 1, false));
+	r.c[0].freq = 440;
+	r.c[1].freq = 1000;
+
+	assert_int_equal(0, media_room_add(r.me, 1));
+	add_leg_srtp(&r, 1, 1, &prm_a);
+	add_leg_srtp(&r, 1, 2, &t5.prm_b);
+
+	tmr_start(&r.tick, TICK_MS, t5_tick, &r);
+	assert_int_equal(0, re_main(NULL));
+	assert_int_equal(0, r.fail_line);
+	assert_false(r.timed_out);
+	assert_int_equal(0, t5.err_upd);
+
+	/* the forger's three plain packets failed authentication and
+	 * did not latch: A latched to its client, whose packets passed */
+	assert_int_equal(0, t5.err_a);
+	assert_int_equal(3, t5.st_a.rx_srtp_fail);
+	assert_int_equal(0, t5.st_a.rx_dropped_src);
+	assert_true(t5.st_a.latched);
+	assert_true(t5.st_a.rx_packets > 50);   /* snapshot <= 1 s old */
+	assert_int_equal(0, t5.err_b);
+	assert_int_equal(0, t5.st_b.rx_srtp_fail);
+	assert_true(t5.st_b.rx_packets > 50);
+
+	/* what chorus sent authenticated at the clients, BYE in SRTCP */
+	assert_int_equal(0, r.c[0].bad);
+	assert_int_equal(0, r.c[1].bad);
+	assert_true(r.c[0].srtp_ok > 100);
+	assert_true(r.c[0].byes >= 1);
+	assert_true(r.c[1].byes >= 1);
+	assert_int_equal(0, r.c[0].seq_errors);
+
+	/* minus-one through SRTP, before and after the refresh */
+	check_minus_one(&r.c[0], 440, 1000, "A (srtp)");
+	check_minus_one(&r.c[1], 1000, 440, "B (srtp)");
+	k = (T5_UPDATE_AT + 10) * SAMPLES;
+	assert_true(r.c[0].nrec > k + 8000);
+	assert_true(share_median(r.c[0].rec + k, 8000, 1000) > 0.5);
+
+	/* D never heard anything */
+	assert_int_equal(0, r.c[3].rtp_pkts);
+
+	sdes_crypto_wipe(&prm_a.srtp_tx);
+	sdes_crypto_wipe(&prm_a.srtp_rx);
+	sdes_crypto_wipe(&t5.prm_b.srtp_tx);
+	sdes_crypto_wipe(&t5.prm_b.srtp_rx);
+	rig_close(&r);
+}
+
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -1030,6 +1214,7 @@ int main(void)
 		cmocka_unit_test(test_engine_move_between_workers),
 		cmocka_unit_test(test_engine_listeners_share_one_encoder),
 		cmocka_unit_test(test_engine_listeners_encode_per_leg_when_asked),
+		cmocka_unit_test(test_engine_srtp_legs_authenticate_before_latching),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
