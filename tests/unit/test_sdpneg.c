@@ -615,6 +615,26 @@ static void late_offer_then_answer(void **state)
 }
 
 
+static void session_level_direction_and_ptime(void **state)
+{
+	struct neg n;
+	(void)state;
+
+	/* a= lines before the first m= apply to every stream */
+	negotiate(&n, "v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\n"
+		  "c=IN IP4 192.0.2.10\r\nt=0 0\r\n"
+		  "a=sendonly\r\na=ptime:40\r\n"
+		  "m=audio 4000 RTP/AVP 8\r\n", NULL);
+
+	assert_int_equal(0, n.err);
+	assert_int_equal(MEDIA_RECV, n.res.dir);
+	assert_true(n.res.hold);
+	assert_int_equal(40, n.res.codec.ptime_ms);
+	assert_has(n.answer, "a=recvonly\r\n");
+	neg_free(&n);
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -635,6 +655,7 @@ int main(void)
 		cmocka_unit_test(video_rejected_audio_accepted),
 		cmocka_unit_test(reoffer_changes_codec_and_holds),
 		cmocka_unit_test(late_offer_then_answer),
+		cmocka_unit_test(session_level_direction_and_ptime),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
