@@ -22,9 +22,8 @@
  * bit-identical across ISAs.
  *
  * Plans are shared: a leg whose own signal is small against the room
- * (peak at most 1/32, 1/16, 1/8 or 1/4 of the frame's peak sum: four
- * classes) is planned from the class bound peak|sum| + (peak sum)/32 ..
- * /4, so all legs of a class with the same output gain and a limiter
+ * (peak at most 1/16 or 1/4 of the frame's peak sum: two classes) is
+ * planned from the class bound peak|sum| + (peak sum)/16 or /4, so all legs of a class with the same output gain and a limiter
  * state within MIX_PLAN_LIM_TOL (0.14 dB) get the same plan, computed
  * once per tick (a small cache); in a large room nearly every leg is one
  * of them. The bound costs a loud talker at most 2 dB of extra gain
@@ -82,7 +81,8 @@ void mix_plan_reset(struct mixer *mix)
 	for (c = 0; c < MIX_SHARE_CLASSES; c++) {
 		uint32_t *pk = mix->pk_share + c * mix->nblk;
 
-		mix->ob_share[c] = mix->spk_max >> (MIX_SHARE_SHIFT - c);
+		mix->ob_share[c] = mix->spk_max >>
+			(MIX_SHARE_SHIFT - MIX_SHARE_STEP * c);
 		for (b = 0; b < mix->nblk; b++)
 			pk[b] = mix->spk[b] + mix->ob_share[c];
 	}

@@ -14,8 +14,9 @@ enum {
 	MIX_TOPK_HYST_MS = 200,     /**< newcomer must lead this long      */
 	MIX_TOPK_HOLD_MS = 1500,    /**< silent speaker kept this long     */
 	MIX_LIMIT_MARGIN = 8,       /**< LSBs of rounding headroom         */
-	MIX_SHARE_SHIFT  = 5,       /**< class 1: own <= peak sum / 32     */
-	MIX_SHARE_CLASSES = 4,      /**< ... class 4: own <= peak sum / 4  */
+	MIX_SHARE_SHIFT  = 4,       /**< class 1: own <= peak sum / 16     */
+	MIX_SHARE_STEP   = 2,       /**< class 2: own <= peak sum / 4      */
+	MIX_SHARE_CLASSES = 2,
 	MIX_PLAN_CACHE   = 32,      /**< shared limiter plans per tick     */
 	MIX_SH_MAX       = 17,      /**< largest shift (peak < 2^32)       */
 };
