@@ -77,6 +77,29 @@ static int16_t ulaw_dec(uint8_t u)
 }
 
 
+static int16_t alaw_dec(uint8_t a)
+{
+	int t, seg;
+
+	a ^= 0x55;
+	t = (a & 0x0f) << 4;
+	seg = (a & 0x70) >> 4;
+	switch (seg) {
+	case 0:
+		t += 8;
+		break;
+	case 1:
+		t += 0x108;
+		break;
+	default:
+		t += 0x108;
+		t <<= seg - 1;
+	}
+
+	return (int16_t)((a & 0x80) ? t : -t);
+}
+
+
 static double goertzel(const int16_t *x, size_t n, double f, double fs)
 {
 	double k = 2 * cos(2 * M_PI * f / fs), s1 = 0, s2 = 0;
@@ -179,6 +202,7 @@ struct cli {
 	uint16_t last_seq;
 	uint32_t last_ts;
 	unsigned seq_errors, ts_errors, pt_errors, ssrc_errors;
+	uint8_t expect_pt;         /**< 0 PCMU unless a test changes it  */
 };
 
 struct rig {
@@ -373,15 +397,19 @@ static void cli_recv(struct cli *c)
 			if (h.ssrc != c->rx_ssrc)
 				++c->ssrc_errors;
 		}
-		if (h.pt != 0 || h.pay_len != SAMPLES)
+		if (h.pt != c->expect_pt || h.pay_len != SAMPLES)
 			++c->pt_errors;
 
 		c->last_seq = h.seq;
 		c->last_ts = h.ts;
 		++c->rtp_pkts;
 
-		for (i = 0; i < h.pay_len && c->nrec < MAXREC; i++)
-			c->rec[c->nrec++] = ulaw_dec(buf[h.hdr_len + i]);
+		for (i = 0; i < h.pay_len && c->nrec < MAXREC; i++) {
+			uint8_t b = buf[h.hdr_len + i];
+
+			c->rec[c->nrec++] = h.pt == 8 ? alaw_dec(b)
+						      : ulaw_dec(b);
+		}
 	}
 }
 
@@ -1191,6 +1219,156 @@ static void test_engine_srtp_legs_authenticate_before_latching(void **state)
 }
 
 
+/* ---- test 6: control and re-INVITE updates at frame boundaries -------- */
+
+enum {
+	T6_MUTE_A = 50, T6_UNMUTE_A = 100, T6_NEWADDR_C = 150,
+	T6_DEAF_A = 200, T6_END = 250,
+};
+
+static struct {
+	struct media_leg_params prm_a, prm_b, prm_c;
+	size_t c_at[5];            /**< C's samples at the phase changes */
+	unsigned a_pkts_at_deaf;
+	int err[6];
+} t6;
+
+
+static void t6_tick(void *arg)
+{
+	struct rig *r = arg;
+	struct media_leg_params prm;
+	unsigned i;
+
+	tmr_start(&r->tick, TICK_MS, t6_tick, r);
+	++r->t;
+
+	if (r->t < T6_END)
+		send_tones(r);
+
+	for (i = 0; i < NCLI; i++)
+		cli_recv(&r->c[i]);
+
+	switch (r->t) {
+
+	case T6_MUTE_A:
+		t6.c_at[0] = r->c[2].nrec;
+		t6.err[0] = media_leg_control(r->me, 1, MEDIA_OP_MUTE, 1);
+		break;
+
+	case T6_UNMUTE_A:
+		/* A speaks again; B goes on hold (its audio leaves the mix,
+		 * it still hears the room) */
+		t6.c_at[1] = r->c[2].nrec;
+		t6.err[1] = media_leg_control(r->me, 1, MEDIA_OP_MUTE, 0);
+		prm = t6.prm_b;
+		prm.dir = MEDIA_SEND;
+		t6.err[2] = media_leg_update(r->me, 2, &prm);
+		break;
+
+	case T6_NEWADDR_C:
+		/* C moves to E's address and switches to PCMA */
+		t6.c_at[2] = r->c[2].nrec;
+		prm = t6.prm_c;
+		prm.raddr_rtp = r->c[4].addr;
+		prm.raddr_rtcp = r->c[4].addr;
+		codec_fmt_default(&prm.codec, CODEC_PCMA);
+		r->c[4].expect_pt = 8;
+		t6.err[3] = media_leg_update(r->me, 3, &prm);
+		break;
+
+	case T6_DEAF_A:
+		/* A only talks: we stop sending to it */
+		t6.a_pkts_at_deaf = r->c[0].rtp_pkts;
+		prm = t6.prm_a;
+		prm.dir = MEDIA_RECV;
+		t6.err[4] = media_leg_update(r->me, 1, &prm);
+		break;
+
+	case T6_END:
+		for (i = 1; i <= 3; i++)
+			CHECK(r, 0 == media_leg_remove(r->me, i));
+		r->phase = 1;
+		break;
+	}
+
+	if (r->phase == 1 && r->released == 3) {
+		CHECK(r, 0 == media_room_remove(r->me, 1));
+		r->phase = 2;
+	}
+
+	if (r->phase == 2 && r->room_released == 1)
+		re_cancel();
+}
+
+
+static void test_engine_control_and_updates_apply_between_frames(void **state)
+{
+	/* a settle margin after each change: ramps, jitter buffer */
+	const size_t settle = 10 * SAMPLES;
+	struct rig r;
+	size_t from, len;
+	unsigned i;
+	(void)state;
+
+	assert_int_equal(0, rig_init(&r, 1, false));
+	r.c[0].freq = 440;
+	r.c[1].freq = 1000;
+
+	assert_int_equal(0, media_room_add(r.me, 1));
+	memset(&t6, 0, sizeof(t6));
+	add_leg_prm(&r, 1, 1, true, &t6.prm_a);
+	add_leg_prm(&r, 1, 2, true, &t6.prm_b);
+	add_leg_prm(&r, 1, 3, true, &t6.prm_c);
+
+	tmr_start(&r.tick, TICK_MS, t6_tick, &r);
+	assert_int_equal(0, re_main(NULL));
+	assert_int_equal(0, r.fail_line);
+	assert_false(r.timed_out);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(0, t6.err[i]);
+
+	/* A muted: C hears B only */
+	from = t6.c_at[0] + settle;
+	len = t6.c_at[1] - from;
+	print_message("C, A muted: 440 %.4f 1000 %.4f\n",
+		      share_median(r.c[2].rec + from, len, 440),
+		      share_median(r.c[2].rec + from, len, 1000));
+	assert_true(share_max(r.c[2].rec + from, len, 440) < 0.01);
+	assert_true(share_median(r.c[2].rec + from, len, 1000) > 0.5);
+
+	/* A back, B on hold: C hears A only */
+	from = t6.c_at[1] + settle;
+	len = t6.c_at[2] - from;
+	print_message("C, B on hold: 440 %.4f 1000 %.4f\n",
+		      share_median(r.c[2].rec + from, len, 440),
+		      share_median(r.c[2].rec + from, len, 1000));
+	assert_true(share_median(r.c[2].rec + from, len, 440) > 0.5);
+	assert_true(share_max(r.c[2].rec + from, len, 1000) < 0.01);
+
+	/* B on hold still hears A */
+	assert_true(share_median(r.c[1].rec + t6.c_at[1] + settle, 8000, 440)
+		    > 0.5);
+
+	/* C's stream moved to E's address, in PCMA, same RTP stream */
+	assert_int_equal(0, r.c[2].pt_errors);
+	assert_true(r.c[2].nrec <= t6.c_at[2] + 3 * SAMPLES);
+	assert_true(r.c[4].rtp_pkts > 50);
+	assert_int_equal(0, r.c[4].pt_errors);
+	assert_int_equal(r.c[2].rx_ssrc, r.c[4].rx_ssrc);
+	assert_int_equal((uint16_t)(r.c[2].last_seq + 1),
+			 (uint16_t)(r.c[4].last_seq - r.c[4].rtp_pkts + 1));
+	print_message("E (PCMA): 440 %.4f\n",
+		      share_median(r.c[4].rec + settle, 4800, 440));
+	assert_true(share_median(r.c[4].rec + settle, 4800, 440) > 0.5);
+
+	/* A receive-only from our side: nothing sent to it after that */
+	assert_true(r.c[0].rtp_pkts <= t6.a_pkts_at_deaf + 3);
+
+	rig_close(&r);
+}
+
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -1215,6 +1393,7 @@ int main(void)
 		cmocka_unit_test(test_engine_listeners_share_one_encoder),
 		cmocka_unit_test(test_engine_listeners_encode_per_leg_when_asked),
 		cmocka_unit_test(test_engine_srtp_legs_authenticate_before_latching),
+		cmocka_unit_test(test_engine_control_and_updates_apply_between_frames),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
