@@ -49,7 +49,9 @@ static inline struct mix_ramp mix_ramp_make(int32_t g0, int32_t g1,
 	struct mix_ramp r;
 
 	r.base = g0 * MIX_ONE;
-	r.step = (int32_t)(((int64_t)(g1 - g0) * MIX_ONE) / (int64_t)n);
+	/* steady state (nearly always): no division in the tick */
+	r.step = g0 == g1 ? 0 :
+		(int32_t)(((int64_t)(g1 - g0) * MIX_ONE) / (int64_t)n);
 	return r;
 }
 
