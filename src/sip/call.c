@@ -16,7 +16,7 @@
  * (MEDIA_RECV: a listen-only source such as a presenter feed).
  *
  * Session timers (RFC 4028): libre 1.1 sipsess has none, so they live
- * here. Only when the peer asks (Session-Expires in the INVITE). We
+ * here (call_timer.c, with UPDATE). Only when the peer asks (Session-Expires in the INVITE). We
  * answer with Session-Expires and, if the peer supports it, Require:
  * timer; refresher=uac unless the peer chose. Limitation: libre 1.1
  * answers re-INVITEs itself and cannot add Session-Expires to that 200
