@@ -155,11 +155,15 @@ static void plan_compute(const struct mixer *mix, struct mix_plan *p,
 		const int32_t L = (int32_t)mix->blk;
 		const int32_t base = q0 * MIX_ONE;
 		const int32_t step = (q1 - q0) * MIX_ONE / L;
-		int32_t *g = p->g + b * mix->blk, t;
+		int32_t *g = p->g + b * mix->blk, t, v = base;
 
+		/* an additive induction: vectorised without 32-bit
+		 * multiplies (SSE2 has none) */
 		p->sh[b] = (uint8_t)sh;
-		for (t = 0; t < L; t++)
-			g[t] = (base + step * (t + 1)) >> MIX_Q;
+		for (t = 0; t < L; t++) {
+			v += step;
+			g[t] = v >> MIX_Q;
+		}
 	}
 }
 
