@@ -532,6 +532,8 @@ int media_worker_stats(const struct media_engine *me, unsigned worker,
 					       memory_order_relaxed);
 	st->rooms = atomic_load_explicit(&w->pub_rooms, memory_order_relaxed);
 	st->legs = atomic_load_explicit(&w->pub_legs, memory_order_relaxed);
+	st->resyncs = atomic_load_explicit(&w->pub_resyncs,
+					   memory_order_relaxed);
 
 	return 0;
 }

@@ -37,6 +37,8 @@ struct media_cfg {
 	uint32_t jb_max_ms;        /**< jitter buffer upper bound            */
 	bool     encode_per_leg;   /**< (added) never share an encoder
 				        between listeners (A/B tests)        */
+	int      rt_priority;      /**< (added) SCHED_FIFO priority for the
+				        workers (1..99), 0 = normal          */
 };
 
 /** Media direction seen from chorus. */
@@ -124,6 +126,8 @@ struct media_worker_stats {
 	uint32_t load_permille;    /**< busy share of the last second's ticks */
 	uint32_t max_tick_us;
 	uint32_t rooms, legs;
+	uint64_t resyncs;          /**< (added) schedule restarted after
+				        falling > 5 frames behind            */
 };
 
 int  media_engine_alloc(struct media_engine **mep, const struct media_cfg *cfg,

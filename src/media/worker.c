@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <math.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1607,6 +1608,20 @@ static void *worker_main(void *arg)
 	snprintf(name, sizeof(name), "chorus-media%u", w->idx);
 	pthread_setname_np(pthread_self(), name);
 
+	if (w->me->cfg.rt_priority > 0) {
+		struct sched_param sp = {
+			.sched_priority = w->me->cfg.rt_priority,
+		};
+		int err = pthread_setschedparam(pthread_self(), SCHED_FIFO,
+						&sp);
+
+		/* without CAP_SYS_NICE / RLIMIT_RTPRIO: run normally */
+		if (err)
+			log_printf(LOG_LVL_WARN, "media: worker %u: no "
+				   "real-time priority %d (%s)\n", w->idx,
+				   sp.sched_priority, strerror(err));
+	}
+
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	win_start = ts_us(&deadline);
 
@@ -1660,6 +1675,8 @@ static void *worker_main(void *arg)
 		atomic_store_explicit(&w->pub_ticks, ticks,
 				      memory_order_relaxed);
 		atomic_store_explicit(&w->pub_late, late,
+				      memory_order_relaxed);
+		atomic_store_explicit(&w->pub_resyncs, resync,
 				      memory_order_relaxed);
 
 		if (++win_ticks >= ticks_per_s) {

@@ -115,7 +115,7 @@ struct worker {
 	atomic_bool bell;          /**< a wake-up is in the mqueue          */
 
 	/* published (any thread reads) */
-	_Atomic uint64_t pub_ticks, pub_late;
+	_Atomic uint64_t pub_ticks, pub_late, pub_resyncs;
 	atomic_uint pub_load, pub_max_tick_us, pub_rooms, pub_legs;
 
 	/* libre thread only */
