@@ -17,6 +17,10 @@ static void destructor(void *arg)
 	struct room *room = leg->room;
 	struct registry *reg = room ? room->reg : NULL;
 
+	if (leg->joined)
+		leg_notify(leg, REGISTRY_LEG_LEFT);
+	leg_notify(leg, REGISTRY_LEG_FREE);
+
 	list_unlink(&leg->le);
 
 	if (reg && leg->le_id.list) {
@@ -154,10 +158,88 @@ enum leg_state leg_state(const struct leg *leg)
 }
 
 
+void leg_notify(struct leg *leg, enum registry_leg_ev ev)
+{
+	struct registry *reg = leg && leg->room ? leg->room->reg : NULL;
+
+	if (ev == REGISTRY_LEG_JOINED)
+		leg->joined = true;
+	else if (ev == REGISTRY_LEG_LEFT)
+		leg->joined = false;
+
+	if (reg && reg->obsh)
+		reg->obsh(leg, ev, reg->obs_arg);
+}
+
+
 void leg_set_state(struct leg *leg, enum leg_state st)
 {
-	if (leg)
-		leg->state = st;
+	if (!leg || leg->state == st)
+		return;
+
+	leg->state = st;
+
+	if (st == LEG_ESTABLISHED && !leg->joined)
+		leg_notify(leg, REGISTRY_LEG_JOINED);
+	else if (st > LEG_ESTABLISHED && leg->joined)
+		leg_notify(leg, REGISTRY_LEG_LEFT);
+}
+
+
+void leg_changed(struct leg *leg)
+{
+	if (leg && leg->joined)
+		leg_notify(leg, REGISTRY_LEG_CHANGED);
+}
+
+
+int leg_move(struct leg *leg, struct room *to)
+{
+	struct room *from;
+	struct registry *reg;
+	bool joined;
+	int err;
+
+	if (!leg || !to || !leg->room)
+		return EINVAL;
+
+	from = leg->room;
+	reg = from->reg;
+	if (from == to)
+		return EALREADY;
+	if (!reg || to->reg != reg || to->stale)
+		return ENOENT;
+	if (to->locked)
+		return EPERM;
+	if (list_count(&to->legs) >= to->cfg.max_legs)
+		return ENOSPC;
+
+	if (leg->media && reg->me) {
+		err = media_leg_move(reg->me, leg->id, to->id);
+		if (err)
+			return err;
+	}
+
+	joined = leg->joined;
+	if (joined)
+		leg_notify(leg, REGISTRY_LEG_LEFT);
+
+	list_unlink(&leg->le);
+	leg->room = mem_ref(to);
+	list_append(&to->legs, &leg->le, leg);
+	room_leg_joined(to);
+
+	info("room: leg %u (%s) moved from %s to %s\n", leg->id,
+	     leg->remote_uri, from->cfg.number, to->cfg.number);
+
+	/* the old room goes if this was its last leg */
+	room_leg_left(from);
+	mem_deref(from);
+
+	if (joined)
+		leg_notify(leg, REGISTRY_LEG_JOINED);
+
+	return 0;
 }
 
 
@@ -187,8 +269,11 @@ enum leg_role leg_role(const struct leg *leg)
 
 void leg_set_role(struct leg *leg, enum leg_role role)
 {
-	if (leg)
-		leg->role = role;
+	if (!leg || leg->role == role)
+		return;
+
+	leg->role = role;
+	leg_changed(leg);
 }
 
 

@@ -251,6 +251,17 @@ uint32_t registry_room_count(const struct registry *reg)
 }
 
 
+void registry_set_observer(struct registry *reg, registry_obs_h *h,
+			   void *arg)
+{
+	if (!reg)
+		return;
+
+	reg->obsh = h;
+	reg->obs_arg = arg;
+}
+
+
 void registry_set_idle_timeout(struct registry *reg, uint32_t ms)
 {
 	if (reg)

@@ -60,6 +60,23 @@ uint32_t registry_leg_count(const struct registry *reg);
 /** Visit every leg (e.g. to BYE them all on SIGTERM). */
 typedef void (registry_leg_h)(struct leg *leg, void *arg);
 void registry_leg_apply(struct registry *reg, registry_leg_h *h, void *arg);
+/**
+ * Leg observer (one per registry; the conference focus): told when a leg
+ * enters a room's roster (JOINED: established, or moved in), leaves it
+ * (LEFT: closing, freed or moved out; leg_room() is still the old room),
+ * changes what the roster shows (CHANGED: hold, role, control state) and
+ * when it is freed (FREE, after LEFT when it had joined).
+ */
+enum registry_leg_ev {
+	REGISTRY_LEG_JOINED,
+	REGISTRY_LEG_LEFT,
+	REGISTRY_LEG_CHANGED,
+	REGISTRY_LEG_FREE,
+};
+typedef void (registry_obs_h)(struct leg *leg, enum registry_leg_ev ev,
+			      void *arg);
+void registry_set_observer(struct registry *reg, registry_obs_h *h,
+			   void *arg);
 /** Called by the endpoint on media events (released, timeout, ...). */
 void registry_media_event(struct registry *reg, const struct media_event *ev);
 /** Rooms that currently exist (including ones waiting for legs to leave). */
@@ -124,6 +141,14 @@ const char *leg_display_name(const struct leg *leg);
 bool leg_talking(const struct leg *leg);
 enum leg_role leg_role(const struct leg *leg);
 void leg_set_role(struct leg *leg, enum leg_role role);
+/** Tell the observer that something the roster shows changed. */
+void leg_changed(struct leg *leg);
+/**
+ * Move a leg to another room of the same registry without a new call:
+ * bookkeeping here, audio by media_leg_move() at a frame boundary.
+ * ENOSPC full, EPERM locked, ENOENT room gone, EALREADY same room.
+ */
+int  leg_move(struct leg *leg, struct room *to);
 /** Signalling-side user data (the endpoint's call object). */
 void leg_set_udata(struct leg *leg, void *udata);
 void *leg_udata(const struct leg *leg);

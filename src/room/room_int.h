@@ -19,6 +19,8 @@ struct registry {
 	uint32_t nlegs;
 	uint32_t releasing;         /* rooms waiting for ROOM_RELEASED      */
 	uint32_t idle_ms;           /* life of a room nobody joined         */
+	registry_obs_h *obsh;       /* leg observer (focus), may be NULL    */
+	void *obs_arg;
 };
 
 struct room {
@@ -47,8 +49,12 @@ struct leg {
 	enum leg_role role;
 	bool media;
 	bool talking;
+	bool joined;                /* JOINED told to the observer          */
 	void *udata;
 };
+
+/* leg.c */
+void leg_notify(struct leg *leg, enum registry_leg_ev ev);
 
 /* room.c */
 int  room_alloc(struct room **roomp, struct registry *reg,
