@@ -539,6 +539,24 @@ int media_worker_stats(const struct media_engine *me, unsigned worker,
 }
 
 
+int media_room_worker(const struct media_engine *me, uint32_t room_id,
+		      unsigned *worker)
+{
+	const struct room_ent *re;
+
+	if (!me || !worker)
+		return EINVAL;
+
+	re = room_find(me, room_id);
+	if (!re)
+		return ENOENT;
+
+	*worker = re->worker;
+
+	return 0;
+}
+
+
 /* ---- rooms ----------------------------------------------------------- */
 
 int media_room_add2(struct media_engine *me, uint32_t room_id,

@@ -137,6 +137,9 @@ int  media_engine_alloc(struct media_engine **mep, const struct media_cfg *cfg,
 unsigned media_engine_workers(const struct media_engine *me);
 int  media_worker_stats(const struct media_engine *me, unsigned worker,
 			struct media_worker_stats *st);
+/** The worker a room runs on (ENOENT: no such room). (added) */
+int  media_room_worker(const struct media_engine *me, uint32_t room_id,
+		       unsigned *worker);
 
 /** Bind an RTP/RTCP pair on laddr (port taken from the range). */
 int  media_sock_alloc(struct media_engine *me, struct media_sock *ms,
