@@ -68,6 +68,13 @@ static const struct cfg_key keys[] = {
 	KNUM("dscp_sip",       dscp_sip, 0, DSCP_MAX, 1),
 	KEY("outbound_proxy",  K_URI,      outbound_proxy),
 	KNUM("session_expires", session_expires, 0, SE_MAX, 1),
+	KNUM("pike_rate",      pike_rate, 0, 100000, 1),
+	KNUM("pike_burst",     pike_burst, 1, 1000000, 1),
+	KNUM("pike_ban_s",     pike_ban_ms, 1, 86400, 1000),
+	KNUM("max_legs_total", max_legs_total, 0, 1000000, 1),
+	KNUM("max_dialogs_per_source", max_dialogs_per_source, 0, 1000000, 1),
+	KNUM("overload_permille", overload_permille, 0, 1000, 1),
+	KNUM("retry_after",    retry_after_s, 1, 3600, 1),
 	KNUM("media_workers",  media.workers, 0, WORKERS_MAX, 1),
 	KEY("room_srate",      K_SRATE,    media.room_srate),
 	KEY("ptime",           K_PTIME,    media.ptime_ms),
@@ -125,6 +132,14 @@ static void set_defaults(struct cfg *cfg)
 	str_ncpy(cfg->tls_listen, "0.0.0.0:5061", sizeof(cfg->tls_listen));
 	cfg->dscp_sip = 24;              /* CS3 */
 	cfg->session_expires = 1800;
+
+	cfg->pike_rate = 100;
+	cfg->pike_burst = 200;
+	cfg->pike_ban_ms = 60000;
+	cfg->max_legs_total = 4000;
+	cfg->max_dialogs_per_source = 200;
+	cfg->overload_permille = 800;
+	cfg->retry_after_s = 10;
 
 	cfg->media.workers = 0;
 	cfg->media.room_srate = 48000;
@@ -573,6 +588,15 @@ int cfg_print(struct re_printf *pf, const struct cfg *cfg)
 	err |= re_hprintf(pf, "dscp_sip %u\n", cfg->dscp_sip);
 	err |= re_hprintf(pf, "outbound_proxy %s\n", cfg->outbound_proxy);
 	err |= re_hprintf(pf, "session_expires %u\n", cfg->session_expires);
+	err |= re_hprintf(pf, "pike_rate %u\n", cfg->pike_rate);
+	err |= re_hprintf(pf, "pike_burst %u\n", cfg->pike_burst);
+	err |= re_hprintf(pf, "pike_ban_s %u\n", cfg->pike_ban_ms / 1000);
+	err |= re_hprintf(pf, "max_legs_total %u\n", cfg->max_legs_total);
+	err |= re_hprintf(pf, "max_dialogs_per_source %u\n",
+			  cfg->max_dialogs_per_source);
+	err |= re_hprintf(pf, "overload_permille %u\n",
+			  cfg->overload_permille);
+	err |= re_hprintf(pf, "retry_after %u\n", cfg->retry_after_s);
 	err |= re_hprintf(pf, "media_workers %u\n", m->workers);
 	err |= re_hprintf(pf, "room_srate %u\n", m->room_srate);
 	err |= re_hprintf(pf, "ptime %u\n", m->ptime_ms);

@@ -39,6 +39,16 @@ struct cfg {
 	char     outbound_proxy[256];
 	uint32_t session_expires;  /**< RFC 4028 default interval, s          */
 
+	/* admission control (added; src/sip/guard.c, docs/SECURITY.md) */
+	uint32_t pike_rate;        /**< SIP requests/s per source, 0 = off    */
+	uint32_t pike_burst;       /**< bucket size, requests                 */
+	uint32_t pike_ban_ms;      /**< ban after an empty bucket, ms         */
+	uint32_t max_legs_total;   /**< legs in all rooms, 0 = no limit       */
+	uint32_t max_dialogs_per_source; /**< per source IP, 0 = no limit     */
+	uint32_t overload_permille;/**< media worker busy share that refuses
+					new INVITEs (503), 0 = off           */
+	uint32_t retry_after_s;    /**< Retry-After in those 503s             */
+
 	/* media */
 	struct media_cfg media;
 	enum codec_id codecs[CFG_CODECS_MAX];  /**< our preference order       */

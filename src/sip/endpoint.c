@@ -25,6 +25,7 @@
 #include "ctrl/log.h"
 #include "sip/call.h"
 #include "sip/endpoint.h"
+#include "sip/guard.h"
 
 enum {
 	EP_HASH_SIZE      = 64,
@@ -41,6 +42,7 @@ struct endpoint {
 	struct dnsc *dnsc;
 	struct sipsess_sock *sock;
 	struct sip_lsnr *lsnr;
+	struct guard *guard;         /* rate limit and caps (guard.c)   */
 	unsigned ntransp;
 	struct sa laddrv[EP_LADDR_MAX];  /* bound SIP addresses, for DSCP */
 
@@ -70,6 +72,7 @@ static void destructor(void *arg)
 	}
 
 	mem_deref(ep->lsnr);
+	mem_deref(ep->guard);
 	mem_deref(ep->sock);
 	if (ep->env.sip)
 		sip_close(ep->env.sip, true);
@@ -199,7 +202,23 @@ static void conn_handler(const struct sip_msg *msg, void *arg)
 		return;
 	}
 
-	(void)call_incoming(&ep->env, msg, room);
+	/* caps: legs in total, dialogs per source, media worker load */
+	{
+		uint32_t ra;
+		uint16_t sc = guard_admit(ep->guard, msg, room, &ra, why,
+					  sizeof(why));
+		if (sc) {
+			re_snprintf(hdrs, sizeof(hdrs), "Retry-After: %u\r\n",
+				    ra);
+			call_reject(ep->env.sip, msg, sc,
+				    "Service Unavailable", hdrs, why);
+			return;
+		}
+	}
+
+	if (!call_incoming(&ep->env, msg, room) && ep->env.calls.tail)
+		guard_dialog_added(ep->guard, msg,
+			leg_id(call_leg(ep->env.calls.tail->data)));
 }
 
 
@@ -414,6 +433,11 @@ int endpoint_alloc(struct endpoint **epp, struct cfg *cfg,
 	}
 
 	err = listen_all(ep);
+	if (err)
+		goto out;
+
+	/* first listener: sees every new request before sipsess does */
+	err = guard_alloc(&ep->guard, cfg, ep->env.sip, reg, me);
 	if (err)
 		goto out;
 
