@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <chorus/mixer.h>
 #include "media/media.h"
 #include "media/rtp.h"
 #include "media/spsc.h"
@@ -171,5 +172,123 @@ void worker_stop(struct worker *w);
 void wcmd_discard(struct wcmd *cmd);
 
 uint64_t media_now_us(void);
+
+
+/* ---- worker-private objects (worker.c, wleg.c, wroom.c, wsend.c) ----- */
+
+enum {
+	RTCP_INTERVAL_MS = 5000,   /**< RFC 3550 minimum for our rate       */
+	STATS_INTERVAL_US = 1000000,
+	LATE_FACTOR_RESYNC = 5,    /**< frames behind before resyncing      */
+	LOG_INTERVAL_US = 10000000,/**< rate limit for late-tick warnings   */
+	RTCP_BUFSZ = 512,
+	TONE_MS = 120,             /**< join/leave beep length              */
+	TONE_AMPL = 3000,
+	SHENC_IDLE_TICKS = 50,     /**< free a shared encoder unused 1 s    */
+};
+
+struct wleg {
+	uint32_t id;
+	struct wroom *room;        /**< NULL while detached                 */
+	unsigned slot;             /**< mixer slot in room                  */
+	struct leg_pub *pub;
+
+	int fd_rtp;
+	int fd_rtcp;               /**< -1: rtcp-mux                        */
+	struct media_leg_params prm;
+	struct sa raddr_rtp;       /**< send to: from SDP, then latched     */
+	struct sa raddr_rtcp;
+	bool latched;
+	bool latched_rtcp;
+
+	struct rxchain *rx;
+	struct txchain *tx;
+	struct sec_srtp *srtp_tx;  /**< NULL: plain RTP                     */
+	struct sec_srtp *srtp_rx;
+	bool srtp_expired_logged;
+
+	unsigned user_flags;       /**< MIX_MUTE/MIX_DEAF from control      */
+	float gain_in, gain_out;
+	bool vad;
+
+	/* sending */
+	uint32_t ssrc;
+	uint16_t seq;
+	uint32_t ts;
+	bool sent_first;
+	bool talkspurt;            /**< next packet gets the marker bit     */
+	uint32_t last_tx_ts;
+	uint64_t last_tx_us;
+	uint32_t psent, osent;
+
+	/* receiving */
+	struct rtph_seq rseq;
+	struct telev_rx telev;
+	uint64_t last_rx_us;
+	bool timeout_sent;
+	bool have_sr;
+	uint32_t lsr;
+	uint64_t lsr_rx_us;
+
+	uint64_t next_rtcp_us;
+	uint64_t next_pub_us;
+	uint32_t rng;
+	unsigned tone_left;        /**< samples of join tone still to play  */
+	struct shenc *shenc;       /**< this tick's shared encoder or NULL  */
+	uint64_t shared_frames;    /**< frames sent from a shared encoder   */
+	uint64_t tx_errors;
+
+	struct media_leg_stats st;
+};
+
+/** One encoder for every leg of a (output group, format). */
+struct shenc {
+	unsigned group;
+	struct codec_fmt fmt;
+	struct txchain *tx;        /**< allocated on first use              */
+	unsigned users;            /**< legs this tick                      */
+	bool done;                 /**< encoded this tick                   */
+	unsigned idle;             /**< ticks without users                 */
+	struct wpkts pkts;
+};
+
+struct wroom {
+	uint32_t id;
+	struct mixer *mix;
+	struct mix_cfg mcfg;
+	struct wleg **slot;        /**< mcfg.capacity entries               */
+	unsigned nlegs;
+	struct shenc **shenc;
+	size_t nshenc, shenc_cap;
+};
+
+/* worker.c */
+void worker_post(struct worker *w, const struct wevent *wev);
+void worker_post_ev(struct worker *w, enum media_event_type type,
+		    uint32_t room_id, uint32_t leg_id, int value);
+
+/* wleg.c */
+void wleg_rx(struct worker *w, struct wleg *leg, int fd, bool rtcp,
+	     uint64_t now_us);
+void wleg_rtcp_send(struct wleg *leg, uint64_t now_us, bool bye);
+void wleg_rtcp_schedule(struct wleg *leg, uint64_t now_us);
+void wleg_publish(struct wleg *leg);
+void wleg_srtp_expired(struct wleg *leg, int err);
+bool wleg_sa_usable(const struct sa *sa);
+
+/* wroom.c */
+void wroom_apply_mix(struct wleg *leg);
+int  wroom_attach(struct worker *w, struct wleg *leg, struct wroom *room,
+		  uint64_t now_us);
+void wroom_detach(struct worker *w, struct wleg *leg);
+void wroom_release(struct worker *w, struct wleg *leg, uint32_t room_id);
+void wroom_tick(struct worker *w, struct wroom *room, uint64_t now_us);
+
+/* wsend.c */
+void wsend_plan(struct worker *w, struct wroom *room);
+void wsend_leg(struct worker *w, struct wroom *room, struct wleg *leg,
+	       uint64_t now_us);
+void wsend_gc(struct wroom *room);
+void wsend_shenc_free(struct shenc *se);
 
 #endif
