@@ -332,6 +332,43 @@ static void point_best(uint32_t n, uint32_t rate, uint32_t topk,
 }
 
 
+/* Best kernel per point, one line per (rate, topk). */
+static void best_print(FILE *f, const struct opts *o)
+{
+	const struct mb_result *best, *mem, *aumix;
+	size_t r, t, k;
+
+	fprintf(f, "\nbest kernel, ns per participant per frame (and which):"
+		"\n%-21s", "");
+	for (k = 0; k < o->nc; k++) {
+		char col[16];
+
+		snprintf(col, sizeof(col), "N=%u", o->nv[k]);
+		fprintf(f, " %10s %-8s", col, "");
+	}
+	fprintf(f, "\n");
+
+	for (r = 0; r < o->ratec; r++) {
+		for (t = 0; t < sizeof(def_topks) / sizeof(def_topks[0]);
+		     t++) {
+			fprintf(f, "%2u kHz, %-13s", o->ratev[r] / 1000,
+				def_topks[t] ? "top-3" : "all talking");
+			for (k = 0; k < o->nc; k++) {
+				point_best(o->nv[k], o->ratev[r], def_topks[t],
+					   &best, &mem, &aumix);
+				if (best)
+					fprintf(f, " %10.1f %-8s",
+						best->ns_tick / best->n,
+						best->impl);
+				else
+					fprintf(f, " %10s %-8s", "-", "");
+			}
+			fprintf(f, "\n");
+		}
+	}
+}
+
+
 /* The issue's targets, judged on 48 kHz with every leg talking (the
  * worst case); only over the points this run measured. */
 static void summary_print(FILE *f, const struct opts *o)
@@ -441,8 +478,10 @@ int main(int argc, char **argv)
 	if (o.aumix)
 		remmix_close();
 
-	if (!err)
+	if (!err) {
+		best_print(o.json ? stderr : stdout, &o);
 		summary_print(o.json ? stderr : stdout, &o);
+	}
 	fprintf(o.json ? stderr : stdout, "\n");
 	report_load(o.json ? stderr : stdout, "at end");
 
