@@ -463,6 +463,9 @@ static void deadline_handler(void *arg)
 }
 
 
+static bool rig_join_tones;
+
+
 static int rig_init(struct rig *r, unsigned workers, bool per_leg)
 {
 	struct media_cfg cfg;
@@ -483,6 +486,7 @@ static int rig_init(struct rig *r, unsigned workers, bool per_leg)
 	cfg.jb_min_ms = 20;
 	cfg.jb_max_ms = 200;
 	cfg.encode_per_leg = per_leg;
+	cfg.join_tones = rig_join_tones;
 
 	for (i = 0; i < NCLI; i++)
 		cli_open(&r->c[i]);
@@ -1369,6 +1373,107 @@ static void test_engine_control_and_updates_apply_between_frames(void **state)
 }
 
 
+/* ---- test 7: join and leave tones -------------------------------------- */
+
+enum { T7_JOIN = 40, T7_LEAVE = 90, T7_END = 130, TONE_HZ = 660 };
+
+static struct {
+	size_t a_at_join, a_at_leave;
+	int err_join;
+} t7;
+
+
+static void t7_tick(void *arg)
+{
+	struct rig *r = arg;
+	unsigned i;
+
+	tmr_start(&r->tick, TICK_MS, t7_tick, r);
+	++r->t;
+
+	for (i = 0; i < NCLI; i++)
+		cli_recv(&r->c[i]);
+
+	if (r->t == T7_JOIN) {
+		struct media_leg_params prm;
+
+		t7.a_at_join = r->c[0].nrec;
+		memset(&prm, 0, sizeof(prm));
+		add_leg_prm(r, 1, 2, true, &prm);
+	}
+
+	if (r->t == T7_LEAVE) {
+		t7.a_at_leave = r->c[0].nrec;
+		CHECK(r, 0 == media_leg_remove(r->me, 2));
+	}
+
+	if (r->t == T7_END) {
+		CHECK(r, 0 == media_leg_remove(r->me, 1));
+		r->phase = 1;
+	}
+
+	if (r->phase == 1 && r->released == 2) {
+		CHECK(r, 0 == media_room_remove(r->me, 1));
+		r->phase = 2;
+	}
+
+	if (r->phase == 2 && r->room_released == 1)
+		re_cancel();
+}
+
+
+/* 20 ms blocks of x[0..n) in which the tone dominates */
+static unsigned tone_blocks(const int16_t *x, size_t n, double f)
+{
+	unsigned k, cnt = 0;
+
+	for (k = 0; (k + 1) * SAMPLES <= n; k++)
+		if (tone_share(x + k * SAMPLES, SAMPLES, f) > 0.5)
+			++cnt;
+
+	return cnt;
+}
+
+
+static void test_engine_join_and_leave_tones(void **state)
+{
+	struct rig r;
+	unsigned before, join, leave, b_own;
+	(void)state;
+
+	rig_join_tones = true;
+	assert_int_equal(0, rig_init(&r, 1, false));
+	rig_join_tones = false;
+
+	/* nobody talks: all that is heard is the tones */
+	assert_int_equal(0, media_room_add(r.me, 1));
+	add_leg(&r, 1, 1, true);
+
+	tmr_start(&r.tick, TICK_MS, t7_tick, &r);
+	assert_int_equal(0, re_main(NULL));
+	assert_int_equal(0, r.fail_line);
+	assert_false(r.timed_out);
+
+	before = tone_blocks(r.c[0].rec, t7.a_at_join, TONE_HZ);
+	join = tone_blocks(r.c[0].rec + t7.a_at_join,
+			   t7.a_at_leave - t7.a_at_join, TONE_HZ);
+	leave = tone_blocks(r.c[0].rec + t7.a_at_leave,
+			    r.c[0].nrec - t7.a_at_leave, TONE_HZ);
+	b_own = tone_blocks(r.c[1].rec, r.c[1].nrec, TONE_HZ);
+	print_message("tone blocks: before %u join %u leave %u, joiner %u\n",
+		      before, join, leave, b_own);
+
+	/* 120 ms beep = ~6 blocks (edges are faded) */
+	assert_int_equal(0, before);
+	assert_true(join >= 3 && join <= 7);
+	assert_true(leave >= 3 && leave <= 7);
+	/* the joiner does not hear its own arrival */
+	assert_int_equal(0, b_own);
+
+	rig_close(&r);
+}
+
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -1394,6 +1499,7 @@ int main(void)
 		cmocka_unit_test(test_engine_listeners_encode_per_leg_when_asked),
 		cmocka_unit_test(test_engine_srtp_legs_authenticate_before_latching),
 		cmocka_unit_test(test_engine_control_and_updates_apply_between_frames),
+		cmocka_unit_test(test_engine_join_and_leave_tones),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
