@@ -17,6 +17,7 @@
 #include "ctrl/log.h"
 #include "cfg/cfg.h"
 #include "cfg/cfg_int.h"
+#include "ctrl/menu.h"
 
 enum {
 	RTP_PORT_LOWEST  = 1024,
@@ -90,6 +91,7 @@ static const struct cfg_key keys[] = {
 	KEY("codecs",          K_CODECS,   codecs),
 	KEY("srtp",            K_SRTP,     srtp),
 	KEY("log_level",       K_LOGLEVEL, log_level),
+	KEY("menu_keys",       K_STR,      menu_keys),
 };
 
 enum { NKEYS = ARRAY_SIZE(keys) };
@@ -426,6 +428,16 @@ static void cross_check(struct cfg_parser *p, struct load_ctx *ctx)
 			 "minimum of %u (0 turns session timers off)",
 			 cfg->session_expires, SE_MIN);
 
+	p->line = key_line(ctx, "menu_keys");
+	if (cfg->menu_keys[0]) {
+		struct menu_keymap km;
+		char why[MENU_REASON_SIZE];
+
+		menu_keymap_default(&km);
+		if (menu_keymap_parse(&km, cfg->menu_keys, why, sizeof(why)))
+			cfg_perr(p, "menu_keys", "%s", why);
+	}
+
 	p->line = key_line(ctx, "sip_tls");
 	if (!cfg->sip_udp && !cfg->sip_tcp && !cfg->sip_tls)
 		cfg_perr(p, "sip_udp", "no SIP transport enabled "
@@ -597,6 +609,7 @@ int cfg_print(struct re_printf *pf, const struct cfg *cfg)
 	err |= re_hprintf(pf, "overload_permille %u\n",
 			  cfg->overload_permille);
 	err |= re_hprintf(pf, "retry_after %u\n", cfg->retry_after_s);
+	err |= re_hprintf(pf, "menu_keys %s\n", cfg->menu_keys);
 	err |= re_hprintf(pf, "media_workers %u\n", m->workers);
 	err |= re_hprintf(pf, "room_srate %u\n", m->room_srate);
 	err |= re_hprintf(pf, "ptime %u\n", m->ptime_ms);

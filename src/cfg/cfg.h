@@ -55,6 +55,10 @@ struct cfg {
 	unsigned ncodecs;
 	enum cfg_srtp srtp;
 
+	/* in-call keypad menu (added; ctrl/menu.h): "name=keys,..." over
+	   the defaults, "" = defaults */
+	char     menu_keys[160];
+
 	/* logging */
 	int      log_level;        /**< 0 error, 1 warning, 2 info, 3 debug   */
 

@@ -34,6 +34,8 @@
 #include "ctrl/log.h"
 #include "sip/call.h"
 #include "sip/call_int.h"
+#include "sip/info.h"
+#include "sip/refer.h"
 
 
 static void call_free(struct call *call, const char *why);
@@ -289,6 +291,8 @@ static int offer_handler(struct mbuf **descp, const struct sip_msg *msg,
 		     call->hold ? "on hold" : "resumed");
 
 	call_media_apply(call);
+	if (call->hold != was_hold)
+		leg_changed(call->leg);     /* roster: on-hold / connected */
 
 	return 0;
 }
@@ -363,6 +367,21 @@ static void close_handler(int err, const struct sip_msg *msg, void *arg)
 }
 
 
+/* in-dialog INFO and REFER: the conference focus (info.c, refer.c) */
+static void info_handler(struct sip *sip, const struct sip_msg *msg,
+			 void *arg)
+{
+	info_handle(arg, sip, msg);
+}
+
+
+static void refer_handler(struct sip *sip, const struct sip_msg *msg,
+			  void *arg)
+{
+	refer_handle(arg, sip, msg);
+}
+
+
 /* ---- set-up ---------------------------------------------------------- */
 
 static int sdp_laddr(const struct call_env *env, const struct sip_msg *msg,
@@ -433,6 +452,7 @@ static void answer_tmr_handler(void *arg)
 	err = sipsess_answer(call->sess, 200, "OK", call->desc,
 			     "Allow: " CALL_ALLOW "\r\n"
 			     "Supported: " CALL_SUPPORTED "\r\n"
+			     CALL_RECV_INFO
 			     "%s", call->hdrs);
 	call->desc = mem_deref(call->desc);
 	if (err) {
@@ -653,9 +673,10 @@ int call_incoming(struct call_env *env, const struct sip_msg *msg,
 			     delay ? NULL : desc,
 			     NULL, NULL, false,
 			     offer_handler, answer_handler, estab_handler,
-			     NULL, NULL, close_handler, call,
+			     info_handler, refer_handler, close_handler, call,
 			     "Allow: " CALL_ALLOW "\r\n"
 			     "Supported: " CALL_SUPPORTED "\r\n"
+			     CALL_RECV_INFO
 			     "%s", delay ? "" : buf);
 	if (err) {
 		why = "sipsess_accept";

@@ -26,12 +26,16 @@ struct call_env {
 	struct list calls;           /**< struct call, oldest first          */
 	uint32_t min_se;             /**< our RFC 4028 Min-SE, s             */
 	uint32_t answer_delay_ms;    /**< ring (180) this long first, 0 = no */
+	struct focus *focus;         /**< conference focus (sip/focus.h)     */
 	uint32_t st_unit_ms;         /**< length of a session-timer second:
 					  1000 (0 = 1000); tests shorten it */
 };
 
 /** Methods we implement (Allow header). */
-#define CALL_ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE"
+#define CALL_ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, " \
+	"INFO, REFER, SUBSCRIBE, NOTIFY, MESSAGE"
+/** RFC 6086: the info package we take (200 OK, OPTIONS). */
+#define CALL_RECV_INFO "Recv-Info: chorus-control\r\n"
 /** Option tags we implement (Supported header, Require check). */
 #define CALL_SUPPORTED "timer"
 

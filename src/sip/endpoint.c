@@ -25,6 +25,7 @@
 #include "ctrl/log.h"
 #include "sip/call.h"
 #include "sip/endpoint.h"
+#include "sip/focus.h"
 #include "sip/guard.h"
 
 enum {
@@ -71,6 +72,7 @@ static void destructor(void *arg)
 		call_hangup(call, "server stopping");
 	}
 
+	mem_deref(ep->env.focus);
 	mem_deref(ep->lsnr);
 	mem_deref(ep->guard);
 	mem_deref(ep->sock);
@@ -108,6 +110,8 @@ static bool request_handler(const struct sip_msg *msg, void *arg)
 				  "Allow: " CALL_ALLOW "\r\n"
 				  "Accept: application/sdp\r\n"
 				  "Supported: " CALL_SUPPORTED "\r\n"
+				  CALL_RECV_INFO
+				  "Allow-Events: conference, refer\r\n"
 				  "Content-Length: 0\r\n"
 				  "\r\n");
 		return true;
@@ -447,6 +451,11 @@ int endpoint_alloc(struct endpoint **epp, struct cfg *cfg,
 		goto out;
 	ep->env.sock = ep->sock;
 
+	/* the focus listens before our catch-all (SUBSCRIBE, REFER, ...) */
+	err = focus_alloc(&ep->env.focus, &ep->env);
+	if (err)
+		goto out;
+
 	err = sip_listen(&ep->lsnr, ep->env.sip, true, request_handler, ep);
 	if (err)
 		goto out;
@@ -511,6 +520,9 @@ void endpoint_media_event(struct endpoint *ep, const struct media_event *ev)
 
 	if (!ep || !ev)
 		return;
+
+	if (ev->type == MEDIA_EV_DTMF)
+		focus_media_event(ep->env.focus, ev);
 
 	if (ev->type != MEDIA_EV_LEG_TIMEOUT) {
 		registry_media_event(ep->env.reg, ev);

@@ -735,11 +735,17 @@ static void options_and_other_methods(void **state)
 
 	send_request(f, &r, "OPTIONS", "1000");
 	assert_int_equal(200, r.scode);
-	assert_has(r.raw, "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE\r\n");
+	assert_has(r.raw, "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, "
+		   "INFO, REFER, SUBSCRIBE, NOTIFY, MESSAGE\r\n");
 	assert_has(r.raw, "Accept: application/sdp\r\n");
 	assert_has(r.raw, "Supported: timer\r\n");
+	assert_has(r.raw, "Recv-Info: chorus-control\r\n");
 
+	/* MESSAGE to an empty room (the focus relays only to participants) */
 	send_request(f, &r, "MESSAGE", "1000");
+	assert_int_equal(404, r.scode);
+
+	send_request(f, &r, "PUBLISH", "1000");
 	assert_int_equal(405, r.scode);
 	assert_has(r.raw, "Allow: INVITE");
 
