@@ -3,11 +3,11 @@
  *
  * One tick: (1) accumulate every contributing leg once into the int32 sum
  * (fused with each leg's energy and peak; a leg that contributes nothing
- * only gets its energy measured), (2) the 1 ms block peaks of the sum,
- * (3) level and VAD per leg, (4) one output per distinct mix: legs that
+ * only gets its energy measured), (2) the 1 ms block peaks of the sum and
+ * each leg's level and VAD, (3) one output per distinct mix: legs that
  * contribute nothing hear the common mix, deaf legs a silent frame, every
  * other leg its own sum - own with gain and limiter (limiter.c), and
- * (5) the top-K choice for the next tick. O(N) work, no allocation.
+ * (4) the top-K choice for the next tick. O(N) work, no allocation.
  */
 #include <errno.h>
 #include <math.h>
@@ -364,9 +364,7 @@ static void accumulate(struct mixer *mix)
 
 	memset(mix->sum, 0, n * sizeof(*mix->sum));
 
-	/* Backwards here, forwards in render_outputs(): the inputs read
-	 * last here are still in cache when the output pass starts. */
-	for (i = mix->count; i-- > 0;) {
+	for (i = 0; i < mix->count; i++) {
 		unsigned id = mix->ids[i];
 		struct mix_leg *leg = &mix->legs[id];
 		const int16_t *x = mix->in + (size_t)id * mix->stride;
@@ -421,9 +419,12 @@ static void render_outputs(struct mixer *mix)
 	bool need_common = false;
 	unsigned i;
 
+	/* One pass; the common output, which no leg's own output depends
+	 * on, is rendered after it. */
 	for (i = 0; i < mix->count; i++) {
 		unsigned id = mix->ids[i];
 		struct mix_leg *leg = &mix->legs[id];
+		int16_t *x = mix->in + (size_t)id * mix->stride;
 		unsigned g = group_of(mix, leg, id);
 
 		/* Carry the limiter state over a change of output. */
@@ -432,23 +433,8 @@ static void render_outputs(struct mixer *mix)
 		else if (g == id && leg->group == silent)
 			leg->lim = 1.0f;
 		leg->group = g;
-		if (g == common)
-			need_common = true;
-	}
 
-	if (need_common) {
-		if (mix_render(mix, mix_group_buf(mix, common), NULL,
-			       mix_ramp_const(MIX_ONE), 0, MIX_ONE, MIX_ONE,
-			       &mix->common_lim, &mix->common_hint))
-			mix->stats.limited_frames++;
-	}
-
-	for (i = 0; i < mix->count; i++) {
-		unsigned id = mix->ids[i];
-		struct mix_leg *leg = &mix->legs[id];
-		int16_t *x = mix->in + (size_t)id * mix->stride;
-
-		if (leg->group == id) {
+		if (g == id) {
 			bool own = (leg->gi0 || leg->gi1) && leg->xpeak;
 
 			if (mix_render(mix, mix_group_buf(mix, id),
@@ -458,6 +444,9 @@ static void render_outputs(struct mixer *mix)
 				       &leg->lim, &leg->plan_hint))
 				mix->stats.limited_frames++;
 		}
+		else if (g == common) {
+			need_common = true;
+		}
 
 		/* The input is consumed: a leg without a packet next time
 		 * contributes silence. Silent frames are zero already. */
@@ -466,6 +455,13 @@ static void render_outputs(struct mixer *mix)
 
 		leg->gi_cur = leg->gi1;
 		leg->go_cur = leg->go1;
+	}
+
+	if (need_common) {
+		if (mix_render(mix, mix_group_buf(mix, common), NULL,
+			       mix_ramp_const(MIX_ONE), 0, MIX_ONE, MIX_ONE,
+			       &mix->common_lim, &mix->common_hint))
+			mix->stats.limited_frames++;
 	}
 }
 
@@ -479,6 +475,7 @@ void mix_tick(struct mixer *mix)
 	accumulate(mix);
 	sum_peaks(mix);
 
+	/* Its own pass: its branches would stall the streaming loop. */
 	for (i = 0; i < mix->count; i++)
 		mix_vad_update(mix, &mix->legs[mix->ids[i]]);
 
