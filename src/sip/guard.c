@@ -195,7 +195,11 @@ void guard_dialog_added(struct guard *g, const struct sip_msg *msg,
 
 	if (e->n == e->cap) {
 		uint32_t cap = e->cap ? e->cap * 2 : 4;
-		uint32_t *legs = mem_realloc(e->legs, cap * sizeof(*legs));
+		uint32_t *legs;
+
+		/* libre's mem_realloc() does not allocate from NULL */
+		legs = e->legs ? mem_realloc(e->legs, cap * sizeof(*legs)) :
+			mem_alloc(cap * sizeof(*legs), NULL);
 
 		if (!legs)
 			return;
@@ -204,6 +208,7 @@ void guard_dialog_added(struct guard *g, const struct sip_msg *msg,
 	}
 
 	e->legs[e->n++] = leg_id;
+	debug("sip: guard: %j: leg %u, %u dialogs\n", &ip, leg_id, e->n);
 }
 
 
