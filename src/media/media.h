@@ -39,6 +39,8 @@ struct media_cfg {
 				        between listeners (A/B tests)        */
 	int      rt_priority;      /**< (added) SCHED_FIFO priority for the
 				        workers (1..99), 0 = normal          */
+	uint32_t rtcp_interval_ms; /**< (added) mean RTCP report interval,
+				        randomised x0.5..1.5; 0 = 5000      */
 };
 
 /** Media direction seen from chorus. */

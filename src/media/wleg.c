@@ -164,6 +164,8 @@ int wleg_alloc(struct wleg **legp, const struct media_cfg *cfg,
 	leg->seq  = rand_u16();
 	leg->ts   = rand_u32();
 	leg->rng  = rand_u32() | 1;
+	leg->rtcp_ms = cfg->rtcp_interval_ms ? cfg->rtcp_interval_ms
+					     : RTCP_INTERVAL_MS;
 
 	rxc.room_srate = cfg->room_srate;
 	rxc.room_ptime = cfg->ptime_ms;
@@ -323,7 +325,7 @@ void wleg_rtcp_send(struct wleg *leg, uint64_t now_us, bool bye)
 void wleg_rtcp_schedule(struct wleg *leg, uint64_t now_us)
 {
 	/* randomised 0.5..1.5 x interval (RFC 3550 6.3.1) */
-	uint64_t ms = RTCP_INTERVAL_MS / 2 + leg_rand(leg) % RTCP_INTERVAL_MS;
+	uint64_t ms = leg->rtcp_ms / 2 + leg_rand(leg) % leg->rtcp_ms;
 
 	leg->next_rtcp_us = now_us + ms * 1000;
 }

@@ -231,6 +231,7 @@ struct wleg {
 	uint64_t lsr_rx_us;
 
 	uint64_t next_rtcp_us;
+	uint32_t rtcp_ms;          /**< mean report interval                */
 	uint64_t next_pub_us;
 	uint32_t rng;
 	unsigned tone_left;        /**< samples of join tone still to play  */

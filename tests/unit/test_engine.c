@@ -195,7 +195,10 @@ struct cli {
 	/* received */
 	int16_t *rec;
 	size_t nrec;
-	unsigned rtp_pkts, rtcp_pkts, byes, bad, srtp_ok;
+	unsigned rtp_pkts, rtcp_pkts, byes, bad, srtp_ok, srs;
+	bool have_reply;
+	struct rtcpx_info reply;   /**< chorus' report after our SR      */
+	uint16_t reply_seq;        /**< our next seq when it arrived     */
 	bool got_marker_first;
 	bool have_first;
 	uint32_t rx_ssrc;
@@ -372,10 +375,20 @@ static void cli_recv(struct cli *c)
 			struct rtcpx_info info;
 
 			++c->rtcp_pkts;
-			if (rtcpx_decode(&info, buf, (size_t)n))
+			if (rtcpx_decode(&info, buf, (size_t)n)) {
 				++c->bad;
-			else if (info.bye)
+				continue;
+			}
+			if (info.bye)
 				++c->byes;
+			if (info.has_sr)
+				++c->srs;
+			/* the first report that answers our SR */
+			if (info.has_rb && info.rb.lsr && !c->have_reply) {
+				c->reply = info;
+				c->reply_seq = c->seq;
+				c->have_reply = true;
+			}
 			continue;
 		}
 
@@ -464,6 +477,7 @@ static void deadline_handler(void *arg)
 
 
 static bool rig_join_tones;
+static uint32_t rig_rtcp_ms;
 
 
 static int rig_init(struct rig *r, unsigned workers, bool per_leg)
@@ -487,6 +501,7 @@ static int rig_init(struct rig *r, unsigned workers, bool per_leg)
 	cfg.jb_max_ms = 200;
 	cfg.encode_per_leg = per_leg;
 	cfg.join_tones = rig_join_tones;
+	cfg.rtcp_interval_ms = rig_rtcp_ms;
 
 	for (i = 0; i < NCLI; i++)
 		cli_open(&r->c[i]);
@@ -1474,6 +1489,110 @@ static void test_engine_join_and_leave_tones(void **state)
 }
 
 
+/* ---- test 8: RTCP sender reports --------------------------------------- */
+
+enum { T8_SR_AT = 20, T8_END = 100 };
+
+static uint16_t t8_seq_at_sr;
+
+
+static void t8_tick(void *arg)
+{
+	struct rig *r = arg;
+	unsigned i;
+
+	tmr_start(&r->tick, TICK_MS, t8_tick, r);
+	++r->t;
+
+	if (r->t < T8_END)
+		send_tones(r);
+
+	if (r->t == T8_SR_AT) {
+		struct cli *a = &r->c[0];
+		struct rtcpx_sr sr = { a->ssrc, 0x12345678, 0x9abcdef0,
+				       a->ts, 20, 20 * SAMPLES };
+		uint8_t buf[256];
+		size_t n;
+
+		n = rtcpx_encode_sr(buf, sizeof(buf), &sr, NULL);
+		n += rtcpx_encode_sdes(buf + n, sizeof(buf) - n, a->ssrc,
+				       "alice@test");
+		t8_seq_at_sr = a->seq;
+		(void)sendto(a->fd, buf, n, 0, &a->leg_addr.u.sa,
+			     a->leg_addr.len);
+	}
+
+	for (i = 0; i < NCLI; i++)
+		cli_recv(&r->c[i]);
+
+	if (r->t == T8_END) {
+		CHECK(r, 0 == media_leg_remove(r->me, 1));
+		CHECK(r, 0 == media_leg_remove(r->me, 2));
+		r->phase = 1;
+	}
+
+	if (r->phase == 1 && r->released == 2) {
+		CHECK(r, 0 == media_room_remove(r->me, 1));
+		r->phase = 2;
+	}
+
+	if (r->phase == 2 && r->room_released == 1)
+		re_cancel();
+}
+
+
+static void test_engine_rtcp_reports_answer_our_sr(void **state)
+{
+	const struct cli *a;
+	struct rig r;
+	(void)state;
+
+	rig_rtcp_ms = 400;
+	assert_int_equal(0, rig_init(&r, 1, false));
+	rig_rtcp_ms = 0;
+	r.c[0].freq = 440;
+	r.c[1].freq = 1000;
+
+	assert_int_equal(0, media_room_add(r.me, 1));
+	add_leg(&r, 1, 1, true);
+	add_leg(&r, 1, 2, true);
+
+	tmr_start(&r.tick, TICK_MS, t8_tick, &r);
+	assert_int_equal(0, re_main(NULL));
+	assert_int_equal(0, r.fail_line);
+	assert_false(r.timed_out);
+
+	a = &r.c[0];
+	/* ~2 s at a 0.2..0.6 s interval */
+	print_message("A got %u RTCP, %u SR\n", a->rtcp_pkts, a->srs);
+	assert_true(a->srs >= 3);
+	assert_true(a->have_reply);
+
+	/* we send, so it is an SR about our stream ... */
+	assert_true(a->reply.has_sr);
+	assert_int_equal(a->rx_ssrc, a->reply.sr.ssrc);
+	assert_true(a->reply.sr.psent > 10);
+	assert_int_equal(a->reply.sr.osent, a->reply.sr.psent * SAMPLES);
+	assert_true(a->reply.has_cname);
+	assert_string_equal("chorus@test", a->reply.cname);
+
+	/* ... with a block about A's stream that answers A's SR */
+	assert_int_equal(a->ssrc, a->reply.rb.ssrc);
+	assert_int_equal(0x56789abc, a->reply.rb.lsr);
+	assert_true(a->reply.rb.dlsr > 0);
+	assert_true(a->reply.rb.dlsr < 2 * 65536);
+	assert_int_equal(0, a->reply.rb.lost);
+	assert_int_equal(0, a->reply.rb.fraction);
+	/* highest seq: sent after our SR, before the report arrived */
+	assert_true(rtph_seq_diff((uint16_t)a->reply.rb.ext_seq,
+				  t8_seq_at_sr) >= 0);
+	assert_true(rtph_seq_diff((uint16_t)a->reply.rb.ext_seq,
+				  a->reply_seq) < 0);
+
+	rig_close(&r);
+}
+
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -1500,6 +1619,7 @@ int main(void)
 		cmocka_unit_test(test_engine_srtp_legs_authenticate_before_latching),
 		cmocka_unit_test(test_engine_control_and_updates_apply_between_frames),
 		cmocka_unit_test(test_engine_join_and_leave_tones),
+		cmocka_unit_test(test_engine_rtcp_reports_answer_our_sr),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
