@@ -1593,6 +1593,115 @@ static void test_engine_rtcp_reports_answer_our_sr(void **state)
 }
 
 
+/* ---- test 9: a room outgrows its mixer ---------------------------------- */
+
+enum { T9_END = 110 };
+
+
+static void t9_tick(void *arg)
+{
+	struct rig *r = arg;
+	unsigned i;
+
+	tmr_start(&r->tick, TICK_MS, t9_tick, r);
+	++r->t;
+
+	if (r->t < T9_END)
+		send_tones(r);
+
+	for (i = 0; i < NCLI; i++)
+		cli_recv(&r->c[i]);
+
+	if (r->t == T9_END) {
+		static const uint32_t legs[] = { 1, 2, 3, 5, 6 };
+
+		for (i = 0; i < ARRAY_SIZE(legs); i++)
+			CHECK(r, 0 == media_leg_remove(r->me, legs[i]));
+		r->phase = 1;
+	}
+
+	if (r->phase == 1 && r->released == 5) {
+		CHECK(r, 0 == media_room_remove(r->me, 1));
+		r->phase = 2;
+	}
+
+	if (r->phase == 2 && r->room_released == 1)
+		re_cancel();
+}
+
+
+static void test_engine_room_grows_beyond_capacity(void **state)
+{
+	struct media_worker_stats ws;
+	struct rig r;
+	(void)state;
+
+	assert_int_equal(0, rig_init(&r, 1, false));
+	r.c[0].freq = 440;
+	r.c[1].freq = 1000;
+
+	/* a mixer for two legs; five join (it doubles twice) */
+	assert_int_equal(0, media_room_add2(r.me, 1, 2));
+	add_leg(&r, 1, 1, true);
+	add_leg(&r, 1, 2, true);
+	add_leg(&r, 1, 3, true);
+	add_leg(&r, 1, 5, true);
+	add_leg(&r, 1, 6, true);
+
+	tmr_start(&r.tick, TICK_MS, t9_tick, &r);
+	assert_int_equal(0, re_main(NULL));
+	assert_int_equal(0, r.fail_line);
+	assert_false(r.timed_out);
+	assert_int_equal(5, r.released);
+
+	check_minus_one(&r.c[0], 440, 1000, "A");
+	check_minus_one(&r.c[1], 1000, 440, "B");
+	assert_true(share_median(r.c[5].rec + 8000, 8000, 440) > 0.2);
+	assert_true(share_median(r.c[5].rec + 8000, 8000, 1000) > 0.2);
+
+	assert_int_equal(0, media_worker_stats(r.me, 0, &ws));
+	assert_int_equal(0, ws.legs);
+
+	rig_close(&r);
+}
+
+
+/* ---- test 10: destroying a busy engine ---------------------------------- */
+
+static void stop_soon(void *arg)
+{
+	struct rig *r = arg;
+
+	/* a move between workers is now in flight */
+	CHECK(r, 0 == media_leg_move(r->me, 1, 2));
+	CHECK(r, 0 == media_leg_control(r->me, 1, MEDIA_OP_DEAF, 1));
+	re_cancel();
+}
+
+
+static void test_engine_destroy_with_live_rooms_and_moving_leg(void **state)
+{
+	struct rig r;
+	(void)state;
+
+	assert_int_equal(0, rig_init(&r, 2, false));
+	assert_int_equal(0, media_room_add(r.me, 1));
+	add_leg(&r, 1, 1, true);
+	add_leg(&r, 1, 2, true);
+	assert_int_equal(0, media_room_add(r.me, 2));
+	add_leg(&r, 2, 3, true);
+
+	tmr_start(&r.tick, 300, stop_soon, &r);
+	assert_int_equal(0, re_main(NULL));
+	assert_int_equal(0, r.fail_line);
+	assert_false(r.timed_out);
+
+	/* no remove: the engine must close every socket and free every
+	 * leg, room and command wherever it is (LeakSanitizer checks) */
+	rig_close(&r);
+}
+
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -1620,6 +1729,8 @@ int main(void)
 		cmocka_unit_test(test_engine_control_and_updates_apply_between_frames),
 		cmocka_unit_test(test_engine_join_and_leave_tones),
 		cmocka_unit_test(test_engine_rtcp_reports_answer_our_sr),
+		cmocka_unit_test(test_engine_room_grows_beyond_capacity),
+		cmocka_unit_test(test_engine_destroy_with_live_rooms_and_moving_leg),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
