@@ -169,7 +169,7 @@ MIX_INLINE uint64_t acc_body(int32_t *sum, const int16_t *x, size_t n,
 		vstat_step(&st, xv);
 		if (mode == OWN_NONE)
 			continue;
-		v_widen(xv, &lo, &hi);
+		v_ld_widen(x + i, &lo, &hi);   /* cheaper than lane moves */
 		if (mode == OWN_GAINC) {
 			lo = v_srai(v_madd(lo, r.gc), MIX_Q);
 			hi = v_srai(v_madd(hi, r.gc), MIX_Q);
