@@ -334,9 +334,10 @@ static uint32_t FN(mix_peak)(const int32_t *sum, const int16_t *x, size_t n,
 
 /* --- out --------------------------------------------------------- */
 
+/* goc: constant output gain and no shift (the unlimited path) */
 MIX_INLINE void out_span(int16_t *out, const int32_t *sum, const int16_t *x,
 			 size_t n, struct mix_ramp gi, unsigned sh,
-			 struct mix_ramp go, enum own_mode mode)
+			 struct mix_ramp go, enum own_mode mode, bool goc)
 {
 	struct vramp r, q;
 	size_t i = 0, t;
@@ -347,10 +348,18 @@ MIX_INLINE void out_span(int16_t *out, const int32_t *sum, const int16_t *x,
 		V lo, hi;
 
 		load_d(sum, x, i, &r, mode, &lo, &hi);
-		lo = v_srai(v_madd(v_sra(lo, sh), v_srai(q.lo, MIX_Q)), MIX_Q);
-		hi = v_srai(v_madd(v_sra(hi, sh), v_srai(q.hi, MIX_Q)), MIX_Q);
-		q.lo = v_add(q.lo, q.inc_full);
-		q.hi = v_add(q.hi, q.inc_full);
+		if (goc) {
+			lo = v_srai(v_madd(lo, q.gc), MIX_Q);
+			hi = v_srai(v_madd(hi, q.gc), MIX_Q);
+		}
+		else {
+			lo = v_srai(v_madd(v_sra(lo, sh), v_srai(q.lo, MIX_Q)),
+				    MIX_Q);
+			hi = v_srai(v_madd(v_sra(hi, sh), v_srai(q.hi, MIX_Q)),
+				    MIX_Q);
+			q.lo = v_add(q.lo, q.inc_full);
+			q.hi = v_add(q.hi, q.inc_full);
+		}
 		v_st(out + i, v_pack(lo, hi));
 	}
 	if (i + VW <= n) {
@@ -371,18 +380,29 @@ static void FN(mix_out)(int16_t *out, const int32_t *sum, const int16_t *x,
 			size_t n, struct mix_ramp gi, unsigned sh,
 			struct mix_ramp go)
 {
+	const bool goc = !go.step && !sh;
+
 	switch (own_mode_of(x, gi)) {
 	case OWN_NONE:
-		out_span(out, sum, x, n, gi, sh, go, OWN_NONE);
+		if (goc)
+			out_span(out, sum, x, n, gi, sh, go, OWN_NONE, true);
+		else
+			out_span(out, sum, x, n, gi, sh, go, OWN_NONE, false);
 		break;
 	case OWN_UNITY:
-		out_span(out, sum, x, n, gi, sh, go, OWN_UNITY);
+		if (goc)
+			out_span(out, sum, x, n, gi, sh, go, OWN_UNITY, true);
+		else
+			out_span(out, sum, x, n, gi, sh, go, OWN_UNITY, false);
 		break;
 	case OWN_GAINC:
-		out_span(out, sum, x, n, gi, sh, go, OWN_GAINC);
+		if (goc)
+			out_span(out, sum, x, n, gi, sh, go, OWN_GAINC, true);
+		else
+			out_span(out, sum, x, n, gi, sh, go, OWN_GAINC, false);
 		break;
 	default:
-		out_span(out, sum, x, n, gi, sh, go, OWN_GAIN);
+		out_span(out, sum, x, n, gi, sh, go, OWN_GAIN, false);
 		break;
 	}
 }
