@@ -596,6 +596,13 @@ static void observer(struct leg *leg, enum registry_leg_ev ev, void *arg)
 	switch (ev) {
 
 	case REGISTRY_LEG_JOINED:
+		/* rooms.conf mod=<uri>: a moderator without a PIN */
+		if (leg_role(leg) != LEG_MODERATOR &&
+		    room_moderator_uri(leg_room(leg), leg_remote_uri(leg)))
+			leg_set_role(leg, LEG_MODERATOR);
+		dirty_add(f, number, leg, false);
+		break;
+
 	case REGISTRY_LEG_CHANGED:
 		dirty_add(f, number, leg, false);
 		break;
