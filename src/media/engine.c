@@ -216,7 +216,8 @@ static void cmd_send(struct media_engine *me, unsigned widx, struct wcmd *cmd)
 
 	list_append(&w->backlog, &cmd->le, cmd);
 	if (!tmr_isrunning(&me->tmr_backlog)) {
-		log_printf(LOG_LVL_WARN, "media: worker %u command ring full, backlog\n",
+		log_printf(LOG_LVL_WARN,
+			   "media: worker %u command ring full, backlog\n",
 			widx);
 		tmr_start(&me->tmr_backlog, BACKLOG_RETRY_MS, backlog_tmr, me);
 	}
@@ -294,7 +295,8 @@ static void leg_detached(struct media_engine *me, struct wleg *leg,
 
 	if (!le || le->leg != leg) {
 		/* cannot happen: the entry lives until LEG_RELEASED */
-		log_printf(LOG_LVL_WARN, "media: detached leg %u unknown\n", leg_id);
+		log_printf(LOG_LVL_WARN, "media: detached leg %u unknown\n",
+			   leg_id);
 		wleg_free(leg);
 		return;
 	}
@@ -362,6 +364,15 @@ static void mq_handler(int id, void *data, void *arg)
 
 		if (wev.ev.type == MEDIA_EV_LEG_RELEASED) {
 			struct leg_ent *le = leg_find(me, wev.ev.leg_id);
+
+			/* released by the worker on its own (it could not
+			 * join its room): it no longer counts there */
+			if (le && !le->removing) {
+				struct room_ent *re = room_find(me,
+								le->room_id);
+				if (re)
+					room_nlegs_add(me, re, -1);
+			}
 
 			mem_deref(le);
 		}

@@ -50,7 +50,8 @@ static void flush_overflow(struct worker *w)
 		++i;
 
 	if (i) {
-		memmove(w->over, w->over + i, (w->nover - i) * sizeof(*w->over));
+		memmove(w->over, w->over + i,
+			(w->nover - i) * sizeof(*w->over));
 		w->nover -= i;
 		ring_bell(w);
 	}
@@ -126,33 +127,29 @@ void wcmd_discard(struct wcmd *cmd)
 }
 
 
-static int room_insert(struct worker *w, struct wroom *room)
+/* an intrusive list: adding a room can never fail half-way */
+static void room_insert(struct worker *w, struct wroom *room)
 {
-	if (w->nrooms == w->rooms_cap) {
-		size_t cap = w->rooms_cap ? 2 * w->rooms_cap : 16;
-		struct wroom **r = realloc(w->rooms, cap * sizeof(*r));
-
-		if (!r)
-			return ENOMEM;
-		w->rooms = r;
-		w->rooms_cap = cap;
-	}
-
-	w->rooms[w->nrooms++] = room;
-	return 0;
+	room->prev = NULL;
+	room->next = w->rooms;
+	if (w->rooms)
+		w->rooms->prev = room;
+	w->rooms = room;
+	++w->nrooms;
 }
 
 
 static void room_unlink(struct worker *w, struct wroom *room)
 {
-	size_t i;
+	if (room->prev)
+		room->prev->next = room->next;
+	else
+		w->rooms = room->next;
+	if (room->next)
+		room->next->prev = room->prev;
 
-	for (i = 0; i < w->nrooms; i++) {
-		if (w->rooms[i] == room) {
-			w->rooms[i] = w->rooms[--w->nrooms];
-			return;
-		}
-	}
+	room->prev = room->next = NULL;
+	--w->nrooms;
 }
 
 
@@ -167,8 +164,9 @@ static void leg_update(struct wleg *leg, const struct media_leg_params *prm,
 	    o->dtx != n->dtx || o->maxavgbitrate != n->maxavgbitrate) {
 
 		if (rxchain_set_fmt(leg->rx, n) || txchain_set_fmt(leg->tx, n))
-			log_printf(LOG_LVL_WARN, "media: leg %u: codec change to %s"
-				" failed\n", leg->id, codec_name(n->id));
+			log_printf(LOG_LVL_WARN,
+				   "media: leg %u: codec change to %s failed\n",
+				   leg->id, codec_name(n->id));
 	}
 
 	/* re-latch only when the SDP address really changed: a session
@@ -216,13 +214,17 @@ static void leg_control(struct wleg *leg, enum media_leg_op op, int value)
 	switch (op) {
 
 	case MEDIA_OP_MUTE:
-		leg->user_flags = value ? (leg->user_flags | MIX_MUTE)
-					: (leg->user_flags & ~(unsigned)MIX_MUTE);
+		if (value)
+			leg->user_flags |= MIX_MUTE;
+		else
+			leg->user_flags &= ~(unsigned)MIX_MUTE;
 		break;
 
 	case MEDIA_OP_DEAF:
-		leg->user_flags = value ? (leg->user_flags | MIX_DEAF)
-					: (leg->user_flags & ~(unsigned)MIX_DEAF);
+		if (value)
+			leg->user_flags |= MIX_DEAF;
+		else
+			leg->user_flags &= ~(unsigned)MIX_DEAF;
 		break;
 
 	case MEDIA_OP_GAIN_IN:
@@ -251,11 +253,8 @@ static void cmd_apply(struct worker *w, struct wcmd *cmd, uint64_t now_us)
 	switch (cmd->type) {
 
 	case WCMD_ROOM_ADD:
-		if (room_insert(w, cmd->room)) {
-			/* keep the contract: the room is announced released */
-			worker_post_ev(w, MEDIA_EV_ROOM_RELEASED, cmd->room->id, 0, 0);
-			wroom_free(cmd->room);
-		}
+		room_insert(w, cmd->room);
+		cmd->room = NULL;
 		break;
 
 	case WCMD_ROOM_REMOVE:
@@ -264,14 +263,16 @@ static void cmd_apply(struct worker *w, struct wcmd *cmd, uint64_t now_us)
 				wroom_release(w, cmd->room->slot[i], 0);
 		}
 		room_unlink(w, cmd->room);
-		worker_post_ev(w, MEDIA_EV_ROOM_RELEASED, cmd->room->id, 0, 0);
+		worker_post_ev(w, MEDIA_EV_ROOM_RELEASED, cmd->room->id,
+			       0, 0);
 		wroom_free(cmd->room);
 		break;
 
 	case WCMD_LEG_ATTACH:
 		if (wroom_attach(w, leg, cmd->room, now_us)) {
-			log_printf(LOG_LVL_WARN, "media: worker %u: leg %u cannot join"
-				" room %u\n", w->idx, leg->id, cmd->room->id);
+			log_printf(LOG_LVL_WARN, "media: worker %u: leg %u"
+				   " cannot join room %u\n",
+				   w->idx, leg->id, cmd->room->id);
 			wroom_release(w, leg, cmd->room->id);
 		}
 		break;
@@ -326,8 +327,8 @@ static void cmd_apply(struct worker *w, struct wcmd *cmd, uint64_t now_us)
 
 static void tick(struct worker *w, uint64_t now_us)
 {
+	struct wroom *room;
 	struct wcmd *cmd;
-	size_t i;
 
 	flush_overflow(w);
 
@@ -335,8 +336,8 @@ static void tick(struct worker *w, uint64_t now_us)
 	while (spsc_pop(&w->cmdq, &cmd))
 		cmd_apply(w, cmd, now_us);
 
-	for (i = 0; i < w->nrooms; i++)
-		wroom_tick(w, w->rooms[i], now_us);
+	for (room = w->rooms; room; room = room->next)
+		wroom_tick(w, room, now_us);
 
 	atomic_store_explicit(&w->pub_rooms, (unsigned)w->nrooms,
 			      memory_order_relaxed);
@@ -422,12 +423,13 @@ static void *worker_main(void *arg)
 			}
 
 			if (start - last_log > LOG_INTERVAL_US) {
-				log_printf(LOG_LVL_WARN, "media: worker %u: tick %llu us"
-					" late (%llu late ticks, %llu resyncs)"
-					"\n", w->idx,
-					(unsigned long long)lateness,
-					(unsigned long long)late,
-					(unsigned long long)resync);
+				log_printf(LOG_LVL_WARN,
+					   "media: worker %u: tick %llu us late"
+					   " (%llu late ticks, %llu resyncs)\n",
+					   w->idx,
+					   (unsigned long long)lateness,
+					   (unsigned long long)late,
+					   (unsigned long long)resync);
 				last_log = start;
 			}
 		}
@@ -515,6 +517,7 @@ int worker_start(struct worker *w)
 
 void worker_stop(struct worker *w)
 {
+	struct wroom *room;
 	struct wcmd *cmd;
 	struct wevent wev;
 	size_t i, j;
@@ -531,20 +534,18 @@ void worker_stop(struct worker *w)
 			wcmd_discard(cmd);
 	}
 
-	for (i = 0; i < w->nrooms; i++) {
-		struct wroom *room = w->rooms[i];
+	while ((room = w->rooms)) {
+		room_unlink(w, room);
 
 		for (j = 0; j < room->mcfg.capacity; j++) {
 			if (room->slot[j]) {
-				wleg_rtcp_send(room->slot[j], media_now_us(), true);
+				wleg_rtcp_send(room->slot[j], media_now_us(),
+					       true);
 				wleg_free(room->slot[j]);
 			}
 		}
 		wroom_free(room);
 	}
-	free(w->rooms);
-	w->rooms = NULL;
-	w->nrooms = 0;
 
 	if (w->evq.buf) {
 		while (spsc_pop(&w->evq, &wev))

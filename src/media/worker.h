@@ -124,8 +124,8 @@ struct worker {
 	struct list backlog;       /**< commands waiting for ring space    */
 
 	/* worker only */
-	struct wroom **rooms;
-	size_t nrooms, rooms_cap;
+	struct wroom *rooms;       /**< intrusive list                      */
+	size_t nrooms;
 	unsigned nlegs;
 	struct wevent *over;       /**< events waiting for ring space       */
 	size_t nover, over_cap;
@@ -261,6 +261,7 @@ struct wroom {
 	unsigned nlegs;
 	struct shenc **shenc;
 	size_t nshenc, shenc_cap;
+	struct wroom *prev, *next; /**< the worker's list                   */
 };
 
 /* worker.c */

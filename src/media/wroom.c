@@ -272,7 +272,8 @@ void wroom_tick(struct worker *w, struct wroom *room, uint64_t now_us)
 		vad = mix_leg_vad(room->mix, i);
 		if (vad != leg->vad) {
 			leg->vad = vad;
-			worker_post_ev(w, MEDIA_EV_TALKING, room->id, leg->id, vad);
+			worker_post_ev(w, MEDIA_EV_TALKING, room->id,
+				       leg->id, vad);
 		}
 
 		if (leg->prm.dir & MEDIA_SEND)
@@ -287,7 +288,8 @@ void wroom_tick(struct worker *w, struct wroom *room, uint64_t now_us)
 		    !leg->timeout_sent &&
 		    now_us - leg->last_rx_us > (uint64_t)timeout_ms * 1000) {
 			leg->timeout_sent = true;
-			worker_post_ev(w, MEDIA_EV_LEG_TIMEOUT, room->id, leg->id, 0);
+			worker_post_ev(w, MEDIA_EV_LEG_TIMEOUT, room->id,
+				       leg->id, 0);
 		}
 
 		if (now_us >= leg->next_pub_us) {

@@ -296,10 +296,12 @@ void wsend_leg(struct worker *w, struct wroom *room,
 		if (!se->done) {
 			se->done = true;
 
+			const struct media_cfg *cfg = &w->me->cfg;
+
 			if (!se->tx && txchain_alloc(&se->tx, &se->fmt,
-						     w->me->cfg.room_srate,
-						     w->me->cfg.ptime_ms,
-						     w->me->cfg.opus_complexity))
+						     cfg->room_srate,
+						     cfg->ptime_ms,
+						     cfg->opus_complexity))
 				se->tx = NULL;
 
 			if (se->tx)
