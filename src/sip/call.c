@@ -34,6 +34,7 @@
 #include "ctrl/log.h"
 #include "sip/call.h"
 #include "sip/call_int.h"
+#include "sip/sec_sdp.h"
 #include "sip/info.h"
 #include "sip/refer.h"
 
@@ -103,6 +104,9 @@ static void destructor(void *arg)
 		media_sock_close(&call->ms);
 
 	mem_deref(call->sdp);
+	sdes_crypto_wipe(&call->neg.srtp_tx);
+	sdes_crypto_wipe(&call->neg.srtp_rx);
+	sdes_crypto_wipe(&call->srtp_ours);
 }
 
 
@@ -127,6 +131,9 @@ static void media_params(const struct call *call, struct media_leg_params *p)
 	p->raddr_rtcp = call->neg.raddr_rtcp;
 	p->rtcp_mux   = call->neg.rtcp_mux || call->mux_only;
 	p->dir        = engine_dir(call);
+	p->srtp       = call->neg.srtp;
+	p->srtp_tx    = call->neg.srtp_tx;
+	p->srtp_rx    = call->neg.srtp_rx;
 	re_snprintf(p->cname, sizeof(p->cname), "chorus-%u-%u@%j",
 		    call->room_id, call->leg_id, &call->ms.laddr_rtp);
 }
@@ -155,11 +162,12 @@ static int media_start(struct call *call)
 	call->media_added = true;
 	leg_set_media(call->leg, true);
 
-	info("sip: room %s leg %u: media %s/%u pt %u ptime %u -> %J%s%s\n",
+	info("sip: room %s leg %u: media %s/%u pt %u ptime %u -> %J%s%s%s%s\n",
 	     call->number, call->leg_id, codec_name(prm.codec.id),
 	     prm.codec.rtp_clock, prm.codec.pt, prm.codec.ptime_ms,
 	     &prm.raddr_rtp, prm.rtcp_mux ? " rtcp-mux" : "",
-	     call->hold ? " (hold)" : "");
+	     call->hold ? " (hold)" : "", prm.srtp ? " SRTP " : "",
+	     prm.srtp ? sdes_suite_name(prm.srtp_tx.suite) : "");
 
 	return 0;
 }
@@ -227,6 +235,13 @@ int call_offer_take(struct call *call, const struct sip_msg *msg,
 	if (err)
 		return err;
 
+	/* SDES: same key from the peer keeps ours (no rekey) */
+	err = sec_sdp_offer(res, call->sdp,
+			    sec_sdp_policy(call->env->cfg, leg_room(call->leg)),
+			    call->neg_valid ? &call->neg : NULL);
+	if (err)
+		return err;
+
 	/* a socket pair can also carry muxed RTCP; a mux-only socket
 	   cannot take RTCP elsewhere */
 	if (!initial && call->mux_only && !res->rtcp_mux)
@@ -269,6 +284,11 @@ static int offer_handler(struct mbuf **descp, const struct sip_msg *msg,
 		err = sdpneg_offer_prepare(call->sdp, &call->env->prefs,
 					   sa_port(&call->ms.laddr_rtp),
 					   rtcp_port(call, false));
+		if (!err)
+			err = sec_sdp_offer_prepare(call->sdp,
+				sec_sdp_policy(call->env->cfg,
+					       leg_room(call->leg)),
+				&call->srtp_ours);
 		if (!err)
 			err = sdp_encode(descp, call->sdp, true);
 		return err;
@@ -318,6 +338,11 @@ static int answer_handler(const struct sip_msg *msg, void *arg)
 	}
 
 	err = sdpneg_decide(&res, call->sdp, &call->env->prefs, false);
+	if (!err)
+		err = sec_sdp_answer(&res, call->sdp,
+				     sec_sdp_policy(call->env->cfg,
+						    leg_room(call->leg)),
+				     &call->srtp_ours);
 	if (err) {
 		warning("sip: room %s leg %u: SDP answer refused: %s\n",
 			call->number, call->leg_id, res.reason);
@@ -482,6 +507,7 @@ int call_incoming(struct call_env *env, const struct sip_msg *msg,
 	bool has_offer, peer_timer;
 	const char *why = NULL;
 	uint32_t delay;
+	enum cfg_srtp policy;
 	int err;
 
 	if (!env || !msg || !room)
@@ -534,9 +560,12 @@ int call_incoming(struct call_env *env, const struct sip_msg *msg,
 	call->room_id = room_id(room);
 	re_snprintf(call->peer, sizeof(call->peer), "%r", &msg->from.auri);
 
+	policy = sec_sdp_policy(env->cfg, room);
 	err = sdp_laddr(env, msg, &laddr);
 	if (!err)
 		err = sdpneg_session_alloc(&call->sdp, &laddr, &env->prefs);
+	if (!err)
+		err = sec_sdp_prepare(call->sdp, policy);
 	if (err) {
 		call_reject(env->sip, msg, 500, "Server Internal Error", NULL,
 			    "SDP session");
@@ -553,6 +582,8 @@ int call_incoming(struct call_env *env, const struct sip_msg *msg,
 		}
 
 		err = sdpneg_decide(&res, call->sdp, &env->prefs, true);
+		if (!err)
+			err = sec_sdp_offer(&res, call->sdp, policy, NULL);
 		if (err) {
 			call_reject_warning(env->sip, msg, res.scode,
 				       "Not Acceptable Here", res.reason);
@@ -632,6 +663,9 @@ int call_incoming(struct call_env *env, const struct sip_msg *msg,
 		err = sdpneg_offer_prepare(call->sdp, &env->prefs,
 					   sa_port(&call->ms.laddr_rtp),
 					   rtcp_port(call, false));
+		if (!err)
+			err = sec_sdp_offer_prepare(call->sdp, policy,
+						    &call->srtp_ours);
 		if (!err)
 			err = sdp_encode(&desc, call->sdp, true);
 	}

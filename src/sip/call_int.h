@@ -42,6 +42,9 @@ struct call {
 	char     hdrs[160];          /* its session timer headers          */
 	bool     has_offer;          /* the INVITE carried SDP             */
 	bool     answered;           /* 200 OK sent                        */
+
+	/* SDES key of our own offer (late offer), until the answer */
+	struct sdes_crypto srtp_ours;
 };
 
 void call_st_start(struct call *call);

@@ -55,6 +55,11 @@ struct sdpneg_result {
 	bool     hold;             /**< sendonly, inactive or c=0.0.0.0     */
 	bool     zero_addr;        /**< c=0.0.0.0 (RFC 2543 hold)           */
 	enum media_dir dir;        /**< faithful to the SDP (see sdpneg.c)  */
+
+	/* (added) SDES-SRTP, set by sec_sdp.c after sdpneg_decide() */
+	bool     srtp;
+	struct sdes_crypto srtp_tx;/**< our key (protects what we send)     */
+	struct sdes_crypto srtp_rx;/**< the peer's key                      */
 };
 
 void sdpneg_prefs_default(struct sdpneg_prefs *prefs);
