@@ -119,6 +119,25 @@ def rtp_range(width=200):
     raise TestFailure("no free RTP range found")
 
 
+_started = []   # every Popen we started, for the exit safety net
+
+
+def _kill_leftovers():
+    """Safety net if a test dies with an exception before its cleanup:
+    kill what we started, by PID."""
+    for p in _started:
+        if p.poll() is None:
+            try:
+                os.kill(p.pid, signal.SIGKILL)
+                p.wait(5)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                pass
+
+
+import atexit  # noqa: E402
+atexit.register(_kill_leftovers)
+
+
 def stop_pid(proc, name, timeout=8.0, sig=signal.SIGTERM):
     """Stop a subprocess.Popen by its PID: sig, bounded wait, then SIGKILL.
     Returns (returncode, killed)."""
@@ -302,6 +321,7 @@ class Daemon:
         self.proc = subprocess.Popen([exe, "-f", self.cfgdir], stdin=subprocess.DEVNULL,
                                      stdout=self.logf, stderr=subprocess.STDOUT,
                                      cwd=self.workdir, env=env)
+        _started.append(self.proc)
         # wait until it answers OPTIONS on UDP (bounded)
         end = time.monotonic() + timeout
         while time.monotonic() < end:
@@ -1417,6 +1437,7 @@ opus_bitrate		32000
         self.proc = subprocess.Popen(["baresip", "-f", self.dir, "-t", str(int(lifetime))],
                                      stdin=subprocess.DEVNULL, stdout=self.logf,
                                      stderr=subprocess.STDOUT, cwd=self.dir)
+        _started.append(self.proc)
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             if self.proc.poll() is not None:

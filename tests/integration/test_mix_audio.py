@@ -2,7 +2,8 @@
 recording what it hears: every client must hear both other tones clearly
 and its own tone at least 30 dB below the strongest other one (minus-one
 mix), at about the level it was sent. Rounds: all opus, all G722, all PCMU,
-a mixed room (opus with rtcp-mux, G722 over TCP, PCMU), and the mixed room again in a
+a mixed room (opus with rtcp-mux, G722 over TCP, PCMU), the mixed room
+with ptime 60/40/10, and the mixed room again in a
 chorusd mixing at 16 kHz."""
 import os
 import sys
@@ -21,14 +22,16 @@ SETTLE_S = 1.5                      # after the last join, before measuring
 MEASURE_S = 4.0
 
 
-def run_room(r, d, label, codecs, transports=None, room="1000", mux=None):
+def run_room(r, d, label, codecs, transports=None, room="1000", mux=None, ptimes=None):
     transports = transports or ["udp"] * len(codecs)
     mux = mux or [False] * len(codecs)
+    ptimes = ptimes or [None] * len(codecs)
     clients = []
     try:
         for i, (codec, freq) in enumerate(zip(codecs, FREQS)):
             c = ct.Baresip(r.tmp.path, "%s-%d-%s" % (label, i, codec.lower()), codec, freq,
-                           rtcp_mux=mux[i])
+                           rtcp_mux=mux[i],
+                           account_params=";ptime=%d" % ptimes[i] if ptimes[i] else "")
             c.start()
             clients.append(c)
         for c, tr in zip(clients, transports):
@@ -102,16 +105,19 @@ def main():
         d.stop()
         d.dump_log()
         return r.finish()
-    rounds = (("opus", ["opus"] * 3, None, None),
-              ("g722", ["G722"] * 3, None, None),
-              ("pcmu", ["PCMU"] * 3, None, None),
+    rounds = (("opus", ["opus"] * 3, None, None, None),
+              ("g722", ["G722"] * 3, None, None, None),
+              ("pcmu", ["PCMU"] * 3, None, None, None),
               # the opus client also asks for rtcp-mux
-              ("mixed", ["opus", "G722", "PCMU"], ["udp", "tcp", "udp"], [True, False, False]))
-    for label, codecs, trs, mux in rounds:
+              ("mixed", ["opus", "G722", "PCMU"], ["udp", "tcp", "udp"], [True, False, False],
+               None),
+              # every client with another packet time
+              ("ptimes", ["opus", "G722", "PCMU"], None, None, [60, 40, 10]))
+    for label, codecs, trs, mux, ptimes in rounds:
         if not d.alive():
             r.fail(label, "chorusd is not running")
             continue
-        r.sub("room of %s" % label, run_room, r, d, label, codecs, trs, "1000", mux)
+        r.sub("room of %s" % label, run_room, r, d, label, codecs, trs, "1000", mux, ptimes)
         time.sleep(0.5)
     problems = d.stop()
     for p in problems:
