@@ -54,8 +54,13 @@ static bool proto_is_savp(const struct sdp_media *m)
 static int refuse(struct sdpneg_result *res, int err, const char *fmt,
 		  const char *arg)
 {
+	char buf[256];
+
+	/* libre's re_snprintf() leaves nothing when the text does not fit:
+	   format at length, then cut */
 	res->scode = 488;
-	(void)re_snprintf(res->reason, sizeof(res->reason), fmt, arg);
+	(void)re_snprintf(buf, sizeof(buf), fmt, arg);
+	str_ncpy(res->reason, buf, sizeof(res->reason));
 	res->srtp = false;
 	sdes_crypto_wipe(&res->srtp_tx);
 	sdes_crypto_wipe(&res->srtp_rx);
@@ -113,9 +118,7 @@ int sec_sdp_offer(struct sdpneg_result *res, struct sdp_session *sess,
 				      " RTP/SAVP offer: %s", reason);
 		if (policy == CFG_SRTP_MANDATORY)
 			return refuse(res, EPERM, "SRTP required in this room"
-				      " (offer RTP/SAVP with a=crypto"
-				      " AES_CM_128_HMAC_SHA1_80/32 or"
-				      " AEAD_AES_128_GCM)%s", "");
+				      " (RTP/SAVP with a=crypto)%s", "");
 		return plain(res, m);
 	}
 
