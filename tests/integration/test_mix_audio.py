@@ -22,16 +22,20 @@ SETTLE_S = 1.5                      # after the last join, before measuring
 MEASURE_S = 4.0
 
 
-def run_room(r, d, label, codecs, transports=None, room="1000", mux=None, ptimes=None):
+def run_room(r, d, label, codecs, transports=None, room="1000", mux=None, ptimes=None,
+             acct=None, extra_config=""):
+    """3 baresip clients (codecs[i], FREQS[i]) in room; every one must hear
+    the others and not itself. acct: extra account params per client."""
     transports = transports or ["udp"] * len(codecs)
     mux = mux or [False] * len(codecs)
     ptimes = ptimes or [None] * len(codecs)
+    acct = acct or [""] * len(codecs)
     clients = []
     try:
         for i, (codec, freq) in enumerate(zip(codecs, FREQS)):
+            params = acct[i] + (";ptime=%d" % ptimes[i] if ptimes[i] else "")
             c = ct.Baresip(r.tmp.path, "%s-%d-%s" % (label, i, codec.lower()), codec, freq,
-                           rtcp_mux=mux[i],
-                           account_params=";ptime=%d" % ptimes[i] if ptimes[i] else "")
+                           rtcp_mux=mux[i], account_params=params, extra_config=extra_config)
             c.start()
             clients.append(c)
         for c, tr in zip(clients, transports):
@@ -93,6 +97,7 @@ def run_room(r, d, label, codecs, transports=None, room="1000", mux=None, ptimes
                                 c.name, c.codec, c.freq, lv[c.freq], loudest - lv[c.freq],
                                 loudest))
     check(not problems, "; ".join(problems))
+    return clients
 
 
 def main():
