@@ -45,6 +45,7 @@ struct focus {
 	struct list subs;           /* struct fsub                        */
 	struct list dirty;          /* struct dirty: changes to notify    */
 	struct list kicks;          /* struct kick                        */
+	struct list refers;         /* refer.c jobs                       */
 	struct tmr tmr_flush;
 	struct tmr tmr_kick;
 };
@@ -95,6 +96,7 @@ static void destructor(void *arg)
 	tmr_cancel(&f->tmr_flush);
 	tmr_cancel(&f->tmr_kick);
 	registry_set_observer(f->env->reg, NULL, NULL);
+	list_flush(&f->refers);
 	list_flush(&f->subs);
 	list_flush(&f->dirty);
 	list_flush(&f->kicks);
@@ -777,4 +779,10 @@ struct sipevent_sock *focus_sipevent(const struct focus *f)
 struct call_env *focus_env(const struct focus *f)
 {
 	return f ? f->env : NULL;
+}
+
+
+struct list *focus_refers(struct focus *f)
+{
+	return f ? &f->refers : NULL;
 }

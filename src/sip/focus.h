@@ -36,6 +36,8 @@ void focus_media_event(struct focus *focus, const struct media_event *ev);
 struct control *focus_control(const struct focus *focus);
 struct sipevent_sock *focus_sipevent(const struct focus *focus);
 struct call_env *focus_env(const struct focus *focus);
+/** refer.c's pending and finished REFER jobs (owned by the focus). */
+struct list *focus_refers(struct focus *focus);
 /** Hang up a leg after the current request was answered. */
 void focus_kick(struct focus *focus, struct leg *leg, const char *why);
 /** The call whose dialog msg belongs to, or NULL. */
