@@ -34,6 +34,7 @@
 #include "ctrl/log.h"
 #include "sip/call.h"
 #include "sip/call_int.h"
+#include "sip/leg_stats.h"
 #include "sip/sec_sdp.h"
 #include "sip/info.h"
 #include "sip/refer.h"
@@ -757,6 +758,8 @@ static void call_free(struct call *call, const char *why)
 {
 	info("sip: room %s leg %u: %s left: %s\n", call->number,
 	     call->leg_id, call->peer, why);
+	if (call->media_added)
+		leg_stats_log(call->env->me, call->number, call->leg_id);
 
 	if (call->leg)
 		leg_set_state(call->leg, LEG_CLOSING);
