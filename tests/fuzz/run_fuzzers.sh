@@ -63,7 +63,9 @@ for t in "${targets[@]}"; do
 		corpus="$tmp/corpus-$t"
 	fi
 	mkdir -p "$corpus"
-	[ -d "$seeds/$t" ] && cp -n "$seeds/$t"/* "$corpus"/ 2>/dev/null || true
+	sd=$t
+	[ "$t" = endpoint ] && sd=sip      # the same datagrams, end to end
+	[ -d "$seeds/$sd" ] && cp -n "$seeds/$sd"/* "$corpus"/ 2>/dev/null || true
 
 	args=(-max_total_time="$secs" -rss_limit_mb=2560 -timeout=10
 	      -print_final_stats=1 -artifact_prefix="$fdir/artifacts/$t-")

@@ -1,0 +1,257 @@
+/**
+ * @file fuzz_endpoint.c  The real SIP endpoint (endpoint.c, call.c,
+ * call_timer.c, sdpneg.c, the room registry) behind a real libre SIP stack:
+ * each input is one UDP datagram sent to the endpoint's socket, then the
+ * libre loop runs until the datagram has been handled. Signalling only
+ * (no media engine), UDP only.
+ *
+ * The stack answers at the top Via's sent-by and sends BYEs to Contact
+ * URIs: with fuzzed addresses that is anywhere. This harness therefore runs
+ * only inside a network namespace whose one interface is loopback
+ * (run_fuzzers.sh starts it under `unshare -rn`); it checks and refuses to
+ * run otherwise.
+ *
+ * State: dialogs and transactions live across inputs (as in the daemon);
+ * the endpoint, registry and SIP stack are rebuilt every REBUILD inputs or
+ * when more than MAX_CALLS dialogs are up, which bounds memory. A crash can
+ * therefore depend on the inputs before it: re-run the saved input alone
+ * first, then the corpus in order.
+ */
+#include <stdbool.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <re.h>
+#define DEBUG_MODULE "fuzz_endpoint"
+#define DEBUG_LEVEL 0
+#include <re_dbg.h>
+
+#include "cfg/cfg.h"
+#include "ctrl/log.h"
+#include "room/room.h"
+#include "sip/endpoint.h"
+#include "fuzz_common.h"
+
+enum { REBUILD = 500, MAX_CALLS = 16, MAX_DGRAM = 65000 };
+
+static struct {
+	char dir[64];
+	struct cfg *cfg;
+	struct registry *reg;
+	struct endpoint *ep;
+	struct sa ep_addr;
+	int fd;                 /* the phone: a plain UDP socket */
+	unsigned n;
+} g;
+
+
+static void log_discard(enum log_level level, const char *line, void *arg)
+{
+	(void)level;
+	(void)line;
+	(void)arg;
+}
+
+
+/* loopback-only check: no interface but lo may be up with an address */
+static void require_netns(void)
+{
+	struct ifaddrs *ifa, *i;
+
+	if (getenv("CHORUS_FUZZ_ANY_NETWORK"))
+		return;
+
+	if (getifaddrs(&ifa)) {
+		perror("getifaddrs");
+		exit(1);
+	}
+	for (i = ifa; i; i = i->ifa_next) {
+		if (!i->ifa_addr || !(i->ifa_flags & IFF_UP) ||
+		    (i->ifa_flags & IFF_LOOPBACK))
+			continue;
+		fprintf(stderr, "fuzz_endpoint: interface %s is up: run me in a"
+			" network namespace with loopback only (unshare -rn)\n",
+			i->ifa_name);
+		exit(1);
+	}
+	freeifaddrs(ifa);
+}
+
+
+static void write_file(const char *name, const char *text)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", g.dir, name);
+	f = fopen(path, "w");
+	if (!f || fputs(text, f) < 0) {
+		perror(path);
+		exit(1);
+	}
+	fclose(f);
+}
+
+
+static void stack_down(void)
+{
+	g.ep = mem_deref(g.ep);
+	g.reg = mem_deref(g.reg);
+}
+
+
+static void stack_up(void)
+{
+	if (registry_alloc(&g.reg, g.cfg, NULL) ||
+	    endpoint_alloc(&g.ep, g.cfg, g.reg, NULL) ||
+	    endpoint_laddr(g.ep, SIP_TRANSP_UDP, &g.ep_addr)) {
+		fprintf(stderr, "fuzz_endpoint: endpoint set-up failed (is lo"
+			" up? `ip link set lo up`)\n");
+		exit(1);
+	}
+}
+
+
+static void loop_timeout(void *arg)
+{
+	(void)arg;
+	re_cancel();
+}
+
+
+/* One pass of the libre loop: fd events first, then the 0 ms timer. */
+static void loop_once(void)
+{
+	struct tmr t;
+
+	tmr_init(&t);
+	tmr_start(&t, 0, loop_timeout, NULL);
+	(void)re_main(NULL);
+	tmr_cancel(&t);
+}
+
+
+/* The harness is only worth running if a datagram really reaches the
+ * endpoint within loop_once(): an OPTIONS must come back 200. */
+static void self_test(void)
+{
+	struct sa me;
+	char req[512], rsp[2048];
+	socklen_t len = sizeof(me.u);
+	ssize_t n;
+
+	sa_init(&me, AF_INET);
+	if (getsockname(g.fd, &me.u.sa, &len))
+		exit(1);
+	me.len = len;
+
+	re_snprintf(req, sizeof(req),
+		    "OPTIONS sip:1000@%J SIP/2.0\r\n"
+		    "Via: SIP/2.0/UDP %J;branch=z9hG4bKselftest;rport\r\n"
+		    "Max-Forwards: 70\r\n"
+		    "To: <sip:1000@%J>\r\n"
+		    "From: <sip:fuzz@%J>;tag=1\r\n"
+		    "Call-ID: selftest@fuzz\r\n"
+		    "CSeq: 1 OPTIONS\r\n"
+		    "Content-Length: 0\r\n\r\n",
+		    &g.ep_addr, &me, &g.ep_addr, &me);
+	(void)sendto(g.fd, req, strlen(req), 0, &g.ep_addr.u.sa,
+		     g.ep_addr.len);
+	loop_once();
+	loop_once();
+	n = recv(g.fd, rsp, sizeof(rsp) - 1, 0);
+	if (n < 12 || memcmp(rsp, "SIP/2.0 200", 11)) {
+		fprintf(stderr, "fuzz_endpoint: self test: no 200 to OPTIONS"
+			" within one loop pass\n");
+		exit(1);
+	}
+}
+
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	struct sa la;
+	(void)argc;
+	(void)argv;
+
+	require_netns();
+
+	if (libre_init())
+		exit(1);
+	dbg_init(DBG_EMERG, DBG_NONE);   /* libre's per-datagram decode notes */
+	log_set_level(LOG_LVL_ERROR);
+	log_set_handler(log_discard, NULL);
+
+	snprintf(g.dir, sizeof(g.dir), "/tmp/chorus-fuzz-ep-XXXXXX");
+	if (!mkdtemp(g.dir))
+		exit(1);
+	write_file("chorus.conf",
+		   "sip_listen 127.0.0.1:5060\n"
+		   "media_workers 1\n"
+		   "rtp_port_min 41000\nrtp_port_max 41099\n"
+		   "codecs opus,G722,PCMU,PCMA\n");
+	write_file("rooms.conf",
+		   "room 1000 name=\"Main room\" max=10\n"
+		   "room 2000 name=Small max=1\n"
+		   "auto_create dddd\n"
+		   "auto_max_legs 5\n");
+	if (cfg_load(&g.cfg, g.dir)) {
+		fprintf(stderr, "fuzz_endpoint: cfg_load failed\n");
+		exit(1);
+	}
+	str_ncpy(g.cfg->sip_listen, "127.0.0.1:0", sizeof(g.cfg->sip_listen));
+	g.cfg->sip_udp = true;
+	g.cfg->sip_tcp = false;
+	g.cfg->pike_rate = 0;            /* one source sends everything */
+	g.cfg->overload_permille = 0;
+
+	stack_up();
+
+	g.fd = socket(AF_INET, SOCK_DGRAM, 0);
+	sa_set_str(&la, "127.0.0.1", 0);
+	if (g.fd < 0 || bind(g.fd, &la.u.sa, la.len) ||
+	    fcntl(g.fd, F_SETFL, O_NONBLOCK)) {
+		perror("fuzz_endpoint: phone socket");
+		exit(1);
+	}
+
+	self_test();
+
+	return 0;
+}
+
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	uint8_t buf[2048];
+
+	if (size > MAX_DGRAM)
+		size = MAX_DGRAM;
+
+	if (sendto(g.fd, data, size, 0, &g.ep_addr.u.sa, g.ep_addr.len) < 0)
+		return 0;
+
+	/* the datagram is queued on the loopback socket already: one pass
+	   reads and handles it; a second lets what it started go out */
+	loop_once();
+	loop_once();
+
+	/* whatever came back to the phone */
+	for (int i = 0; i < 64; i++)
+		if (recv(g.fd, buf, sizeof(buf), 0) < 0)
+			break;
+
+	if (++g.n % REBUILD == 0 || endpoint_call_count(g.ep) > MAX_CALLS) {
+		stack_down();
+		stack_up();
+	}
+
+	return 0;
+}
