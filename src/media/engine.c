@@ -337,6 +337,26 @@ static void leg_detached(struct media_engine *me, struct wleg *leg,
 }
 
 
+static void leg_released(struct media_engine *me, uint32_t leg_id)
+{
+	struct leg_ent *le = leg_find(me, leg_id);
+
+	if (!le)
+		return;
+
+	/* released by the worker on its own (it could not join its
+	 * room): it no longer counts there */
+	if (!le->removing) {
+		struct room_ent *re = room_find(me, le->room_id);
+
+		if (re)
+			room_nlegs_add(me, re, -1);
+	}
+
+	mem_deref(le);
+}
+
+
 static void mq_handler(int id, void *data, void *arg)
 {
 	struct media_engine *me = arg;
@@ -362,23 +382,13 @@ static void mq_handler(int id, void *data, void *arg)
 			continue;
 		}
 
-		if (wev.ev.type == MEDIA_EV_LEG_RELEASED) {
-			struct leg_ent *le = leg_find(me, wev.ev.leg_id);
-
-			/* released by the worker on its own (it could not
-			 * join its room): it no longer counts there */
-			if (le && !le->removing) {
-				struct room_ent *re = room_find(me,
-								le->room_id);
-				if (re)
-					room_nlegs_add(me, re, -1);
-			}
-
-			mem_deref(le);
-		}
-
 		if (me->eh)
 			me->eh(&wev.ev, me->arg);
+
+		/* after the handler, so it can still read the final stats
+		 * (the worker published them just before releasing) */
+		if (wev.ev.type == MEDIA_EV_LEG_RELEASED)
+			leg_released(me, wev.ev.leg_id);
 	}
 
 	mem_deref(me);

@@ -177,7 +177,11 @@ int  media_leg_control(struct media_engine *me, uint32_t leg_id,
 /** Move a leg to another room (may live on another worker). */
 int  media_leg_move(struct media_engine *me, uint32_t leg_id,
 		    uint32_t new_room_id);
-/** Last stats snapshot the worker published for the leg. */
+/**
+ * Last stats snapshot the worker published for the leg (about once per
+ * second, and a final one before MEDIA_EV_LEG_RELEASED: the handler of
+ * that event can still read it; afterwards ENOENT).
+ */
 int  media_leg_stats(const struct media_engine *me, uint32_t leg_id,
 		     struct media_leg_stats *st);
 

@@ -217,7 +217,7 @@ struct rig {
 	uint64_t sent;             /**< tone packets sent by A and B     */
 	bool timed_out;
 
-	unsigned released, room_released, load_events;
+	unsigned released, room_released, load_events, released_with_stats;
 	unsigned timeouts[NCLI];
 	char digits[16];
 	unsigned ndigits;
@@ -234,9 +234,15 @@ static void event_handler(const struct media_event *ev, void *arg)
 
 	switch (ev->type) {
 
-	case MEDIA_EV_LEG_RELEASED:
+	case MEDIA_EV_LEG_RELEASED: {
+		struct media_leg_stats st;
+
 		++r->released;
+		/* the final figures are still there for the handler */
+		if (!media_leg_stats(r->me, ev->leg_id, &st) && st.tx_packets)
+			++r->released_with_stats;
 		break;
+	}
 
 	case MEDIA_EV_ROOM_RELEASED:
 		++r->room_released;
@@ -743,6 +749,7 @@ static void test_engine_room_of_three_minus_one(void **state)
 
 	assert_false(r.timed_out);
 	assert_int_equal(3, r.released);
+	assert_int_equal(3, r.released_with_stats);
 	assert_int_equal(1, r.room_released);
 
 	/* the stats snapshot is at most a second old */
