@@ -842,6 +842,35 @@ int media_leg_control(struct media_engine *me, uint32_t leg_id,
 }
 
 
+int media_leg_prompt(struct media_engine *me, uint32_t leg_id,
+		     const int16_t *pcm, size_t n)
+{
+	struct leg_ent *le = leg_live(me, leg_id);
+	struct wcmd *cmd;
+
+	if (!le)
+		return ENOENT;
+
+	cmd = cmd_new(WCMD_LEG_PROMPT);
+	if (!cmd)
+		return ENOMEM;
+
+	if (pcm && n) {
+		cmd->pcm = malloc(n * sizeof(*pcm));
+		if (!cmd->pcm) {
+			free(cmd);
+			return ENOMEM;
+		}
+		memcpy(cmd->pcm, pcm, n * sizeof(*pcm));
+		cmd->npcm = n;
+	}
+
+	leg_submit(me, le, cmd);
+
+	return 0;
+}
+
+
 int media_leg_move(struct media_engine *me, uint32_t leg_id,
 		   uint32_t new_room_id)
 {

@@ -174,6 +174,15 @@ int  media_leg_update(struct media_engine *me, uint32_t leg_id,
 int  media_leg_remove(struct media_engine *me, uint32_t leg_id);
 int  media_leg_control(struct media_engine *me, uint32_t leg_id,
 		       enum media_leg_op op, int value);
+/**
+ * (added) Play n samples of mono PCM at the room rate to this leg only,
+ * in place of its mix (a prompt: PIN request, menu). The samples are
+ * copied; a new prompt replaces one still playing; n == 0 stops it.
+ * Combine with MEDIA_OP_MUTE/MEDIA_OP_DEAF to keep a leg out of the
+ * room until it is admitted.
+ */
+int  media_leg_prompt(struct media_engine *me, uint32_t leg_id,
+		      const int16_t *pcm, size_t n);
 /** Move a leg to another room (may live on another worker). */
 int  media_leg_move(struct media_engine *me, uint32_t leg_id,
 		    uint32_t new_room_id);

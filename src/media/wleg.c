@@ -204,6 +204,7 @@ void wleg_free(struct wleg *leg)
 	 * owner, so whichever thread holds the leg frees them */
 	mem_deref(leg->srtp_tx);
 	mem_deref(leg->srtp_rx);
+	free(leg->prompt);
 	free(leg);
 }
 

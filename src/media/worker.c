@@ -123,6 +123,7 @@ void wcmd_discard(struct wcmd *cmd)
 
 	mem_deref(cmd->srtp_tx);
 	mem_deref(cmd->srtp_rx);
+	free(cmd->pcm);
 	free(cmd);
 }
 
@@ -317,10 +318,20 @@ static void cmd_apply(struct worker *w, struct wcmd *cmd, uint64_t now_us)
 		wev.leg = leg;
 		worker_post(w, &wev);
 		break;
+
+	case WCMD_LEG_PROMPT:
+		/* the leg takes the samples over; a playing prompt goes */
+		free(leg->prompt);
+		leg->prompt = cmd->pcm;
+		leg->prompt_n = cmd->npcm;
+		leg->prompt_pos = 0;
+		cmd->pcm = NULL;
+		break;
 	}
 
 	mem_deref(cmd->srtp_tx);
 	mem_deref(cmd->srtp_rx);
+	free(cmd->pcm);
 	free(cmd);
 }
 

@@ -57,6 +57,7 @@ enum wcmd_type {
 	WCMD_LEG_MOVE,         /**< leg to room on this worker, or
 				    room == NULL: detach and hand back    */
 	WCMD_LEG_RELEASE,      /**< leg in no room: BYE, close, released  */
+	WCMD_LEG_PROMPT,       /**< leg, pcm/npcm: private playout (added) */
 };
 
 struct wcmd {
@@ -71,6 +72,9 @@ struct wcmd {
 	bool srtp_set;             /**< WCMD_LEG_UPDATE: replace contexts  */
 	struct sec_srtp *srtp_tx;  /**< owned by the command until applied */
 	struct sec_srtp *srtp_rx;
+	int16_t *pcm;              /**< WCMD_LEG_PROMPT, malloc'd, owned by
+				        the command until applied          */
+	size_t npcm;
 };
 
 /** Events worker -> libre, copied through the event ring. */
@@ -235,6 +239,8 @@ struct wleg {
 	uint64_t next_pub_us;
 	uint32_t rng;
 	unsigned tone_left;        /**< samples of join tone still to play  */
+	int16_t *prompt;           /**< private playout replacing the mix   */
+	size_t prompt_n, prompt_pos;
 	struct shenc *shenc;       /**< this tick's shared encoder or NULL  */
 	uint64_t shared_frames;    /**< frames sent from a shared encoder   */
 	uint64_t tx_errors;

@@ -251,7 +251,7 @@ void wsend_plan(struct worker *w, struct wroom *room)
 
 		leg->shenc = NULL;
 		if (!(leg->prm.dir & MEDIA_SEND) || leg->tone_left ||
-		    w->me->cfg.encode_per_leg)
+		    leg->prompt || w->me->cfg.encode_per_leg)
 			continue;
 
 		g = mix_leg_output_group(room->mix, (unsigned)i);
@@ -290,6 +290,23 @@ void wsend_leg(struct worker *w, struct wroom *room,
 	const size_t ns = mix_frame_samples(room->mix);
 	const int16_t *out = mix_leg_output(room->mix, leg->slot);
 	struct shenc *se = leg->shenc;
+
+	/* a prompt replaces the mix for this leg alone (own encoder) */
+	if (leg->prompt && ns <= WORKER_FRAME_MAX) {
+		size_t k = MIN(ns, leg->prompt_n - leg->prompt_pos);
+
+		memcpy(w->frame, leg->prompt + leg->prompt_pos,
+		       k * sizeof(*w->frame));
+		memset(w->frame + k, 0, (ns - k) * sizeof(*w->frame));
+		leg->prompt_pos += k;
+		if (leg->prompt_pos >= leg->prompt_n) {
+			free(leg->prompt);
+			leg->prompt = NULL;
+		}
+		encode_frame(leg->tx, w->frame, &w->pkts);
+		leg_send(leg, &w->pkts, now_us);
+		return;
+	}
 
 	if (se && se->users >= 2) {
 
