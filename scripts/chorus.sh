@@ -14,7 +14,7 @@ PKGS=(build-essential cmake pkg-config
       libspandsp-dev libssl-dev
       baresip-core sox espeak-ng gnuplot-nox libxml2-utils
       python3 python3-numpy openssl procps iproute2
-      clang-14 libclang-rt-14-dev util-linux)   # fuzz.all (tests/fuzz)
+      clang-14 libclang-rt-14-dev util-linux libxml2-dev)   # fuzz.all (tests/fuzz)
 
 install_deps() {
 	local missing=()

@@ -307,7 +307,20 @@ def seeds_mixer():
     put("mixer", "rates60", seq([3, 3, 0x02], talk))
 
 
+# ---- conference-info roster --------------------------------------------
+
+def seeds_roster():
+    z = b"\0"
+    put("roster", "two_users", z.join([
+        b"sip:1000@chorus.example", b'Main <room> & "friends"', b"weekly",
+        b"sip:alice@example.com", "Alice \u00e9 <script>".encode(), b"sip:alice@192.0.2.1:5060;transport=udp",
+        b"audio1", b"main", b"abc@host", b"t1", b"t2",
+        b"\x07sips:bob@[2001:db8::1]", b"Bob \x01\x02\xff\xfe", b"", b"a", b"", b"c&d", b"<", b">"]))
+    put("roster", "conf_only", z.join([b"sip:room@x", b"", b"]]>"]))
+
+
 def main():
+    seeds_roster()
     seeds_sdp()
     seeds_sip()
     seeds_rtp()
