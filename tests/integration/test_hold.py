@@ -21,7 +21,7 @@ import chorustest as ct  # noqa: E402
 from chorustest import check  # noqa: E402
 
 FA, FB, FC, FS = 440.0, 700.0, 1100.0, 1250.0
-PHASE_S = 3.0
+PHASE_S = 2.5
 SETTLE_S = 1.5
 HEARD_MIN_DB = -40.0
 GONE_BELOW_DB = 30.0

@@ -19,7 +19,7 @@ SENT_DB = -12.0                     # tone level each client sends (amp 0.25)
 GAIN_TOL_DB = 6.0                   # heard level within this of SENT_DB
 OWN_BELOW_DB = 30.0                 # own tone: this far below the loudest other
 SETTLE_S = 1.5                      # after the last join, before measuring
-MEASURE_S = 4.0
+MEASURE_S = 3.0
 
 
 def run_room(r, d, label, codecs, transports=None, room="1000", mux=None, ptimes=None,
