@@ -319,7 +319,23 @@ def seeds_roster():
     put("roster", "conf_only", z.join([b"sip:room@x", b"", b"]]>"]))
 
 
+# ---- DTMF menu / PIN ---------------------------------------------------
+
+def seeds_menu():
+    k = {c: i for i, c in enumerate("0123456789*#ABCD")}
+    def keyseq(s, dt=8):
+        return bytes(b for c in s for b in (k[c], dt))
+    # PIN 1234 (digit indexes 1,2,3,4), 3 tries: wrong, clear, right
+    put("menu", "pin_right", bytes([0x02 | (2 << 2), 3, 1, 2, 3, 4]) + keyseq("99#12*1234#*6"))
+    put("menu", "pin_hangup", bytes([0x02, 3, 1, 2, 3, 4]) + keyseq("#0000#1111#1234#"))
+    put("menu", "pin_timeout", bytes([0x02 | (1 << 2), 1, 5]) + keyseq("5", 200) + keyseq("5#"))
+    put("menu", "moderator", bytes([0x01, 0, 0]) + keyseq("*5*8*6*4*7*1*3*0**6#"))
+    put("menu", "participant", bytes([0x00, 0, 0]) + keyseq("*5*8*9*") + keyseq("6", 250))
+    put("menu", "keymap", bytes([0x01, 0, 0]) + keyseq("#1#2") + b"\0mute=#1,lock=#2,help=,muteall=*9")
+
+
 def main():
+    seeds_menu()
     seeds_roster()
     seeds_sdp()
     seeds_sip()
