@@ -1,6 +1,7 @@
 """chorusd lifecycle with scripted SIP/RTP clients:
 - rtp_timeout: a leg that stops sending RTP gets a BYE, a leg that keeps
-  sending does not;
+  sending does not; a leg on hold (a=inactive) does not time out, and
+  after resume it does again;
 - SIGHUP: a room added to rooms.conf becomes reachable, a live call stays up
   and keeps getting audio;
 - SIGTERM with live calls (UDP and TCP): every call gets a BYE, an INVITE
@@ -59,6 +60,35 @@ def test_rtp_timeout(d):
             p2.stop_stream()
         for x in (ua1, ua2, p1, p2):
             x.close()
+
+
+def test_hold_no_timeout(d):
+    """A leg on hold (a=inactive) sends no RTP and must not time out; once
+    resumed and silent again, it must."""
+    ua, p, c, dst = _call(d, "udp", "1000", "holder")
+    try:
+        p.stream(dst, 0, "PCMU", 0.5, freq=600.0)
+        r = c.request("INVITE", body=ct.make_sdp(p.port, [0], direction="inactive"))
+        check(r is not None and r.status == 200, "hold re-INVITE (a=inactive): %s"
+              % (r and r.first))
+        bye = ua.wait_request("BYE", RTP_TIMEOUT + 2.5, call_id=c.call_id)
+        check(bye is None, "a held (a=inactive) leg got a BYE after %d s without RTP "
+              "(rtp_timeout %d): %s" % (RTP_TIMEOUT + 2.5, RTP_TIMEOUT, bye and bye.get("reason")))
+        r = c.request("INVITE", body=ct.make_sdp(p.port, [0]))
+        check(r is not None and r.status == 200, "resume re-INVITE: %s" % (r and r.first))
+        t = time.monotonic()
+        p.stream(dst, 0, "PCMU", 1.0, freq=600.0)
+        bye = ua.wait_request("BYE", 0.2, call_id=c.call_id)
+        check(bye is None, "BYE right after resume while sending RTP (%.1f s)"
+              % (time.monotonic() - t))
+        t = time.monotonic()
+        bye = ua.wait_request("BYE", RTP_TIMEOUT + 5, call_id=c.call_id)
+        check(bye is not None, "resumed leg silent for %d s got no BYE" % (RTP_TIMEOUT + 5))
+        ct.log("resumed then silent: BYE after %.1f s (Reason: %s)" % (
+            time.monotonic() - t, bye.get("reason")))
+    finally:
+        ua.close()
+        p.close()
 
 
 def test_sighup(d):
@@ -162,6 +192,7 @@ def main():
         d.dump_log()
         return r.finish()
     for name, fn in (("rtp_timeout", test_rtp_timeout),
+                     ("held leg does not time out", test_hold_no_timeout),
                      ("SIGHUP reload", test_sighup),
                      ("SIGTERM with live calls", test_sigterm)):
         if not d.alive():
