@@ -27,6 +27,7 @@
 #include "sip/endpoint.h"
 #include "sip/focus.h"
 #include "sip/guard.h"
+#include "sip/sip_tls.h"
 
 enum {
 	EP_HASH_SIZE      = 64,
@@ -437,6 +438,8 @@ int endpoint_alloc(struct endpoint **epp, struct cfg *cfg,
 	}
 
 	err = listen_all(ep);
+	if (!err)
+		err = sip_tls_listen(ep->env.sip, cfg);
 	if (err)
 		goto out;
 
