@@ -125,6 +125,7 @@ static struct {
 	/* options */
 	struct sa server;
 	char room[32];
+	unsigned nrooms;          /* legs spread over room, room+1, ...  */
 	unsigned nlegs;
 	unsigned seconds;
 	unsigned settle_s;
@@ -738,7 +739,12 @@ static int leg_call(unsigned idx)
 	char to[128], from[128], cuser[32];
 	int err;
 
-	re_snprintf(to, sizeof(to), "sip:%s@%J", g.room, &g.server);
+	if (g.nrooms > 1)
+		re_snprintf(to, sizeof(to), "sip:%lu@%J",
+			    strtoul(g.room, NULL, 10) + idx % g.nrooms,
+			    &g.server);
+	else
+		re_snprintf(to, sizeof(to), "sip:%s@%J", g.room, &g.server);
 	re_snprintf(from, sizeof(from), "sip:load%u@%J", idx, &g.laddr);
 	re_snprintf(cuser, sizeof(cuser), "load%u", idx);
 
@@ -941,8 +947,8 @@ static void report(void)
 					(32768.0 * 32768.0) + 1e-12);
 
 	fflush(stdout);
-	(void)re_printf("loadgen: server %J room %s codec %s\n", &g.server,
-			g.room, g.codec->name);
+	(void)re_printf("loadgen: server %J room %s (%u rooms) codec %s\n",
+			&g.server, g.room, g.nrooms, g.codec->name);
 	printf("legs: requested %u connected %u failed %u closed-by-server "
 	       "%u\n", g.nlegs, g.connected, g.failed, g.closed);
 	printf("setup: %.2f s; window %.2f s (%llu ticks), loadgen late "
@@ -1065,6 +1071,8 @@ static void usage(void)
 		"  -s, --server ADDR:PORT  chorusd SIP/UDP, loopback only "
 		"(127.0.0.1:5060)\n"
 		"  -r, --room NUMBER       room to dial (1000)\n"
+		"  -k, --rooms K           spread the legs over rooms NUMBER"
+		"..NUMBER+K-1 (1)\n"
 		"  -n, --legs N            participants, 1..%d (20)\n"
 		"  -t, --seconds S         measurement window, 1..%d (30)\n"
 		"  -c, --codec C           opus | pcmu | g722 (opus)\n"
@@ -1083,6 +1091,7 @@ static int parse_args(int argc, char *argv[])
 	static const struct option lopts[] = {
 		{"server", required_argument, NULL, 's'},
 		{"room", required_argument, NULL, 'r'},
+		{"rooms", required_argument, NULL, 'k'},
 		{"legs", required_argument, NULL, 'n'},
 		{"seconds", required_argument, NULL, 't'},
 		{"codec", required_argument, NULL, 'c'},
@@ -1098,6 +1107,7 @@ static int parse_args(int argc, char *argv[])
 	int c;
 
 	str_ncpy(g.room, "1000", sizeof(g.room));
+	g.nrooms = 1;
 	g.nlegs = 20;
 	g.seconds = 30;
 	g.settle_s = 2;
@@ -1105,12 +1115,13 @@ static int parse_args(int argc, char *argv[])
 	g.setup_timeout_s = 60;
 	g.codec = &codecs[0];
 
-	while ((c = getopt_long(argc, argv, "s:r:n:t:c:w:R:T:pqh", lopts,
+	while ((c = getopt_long(argc, argv, "s:r:k:n:t:c:w:R:T:pqh", lopts,
 				NULL)) != -1) {
 		switch (c) {
 
 		case 's': server = optarg; break;
 		case 'r': str_ncpy(g.room, optarg, sizeof(g.room)); break;
+		case 'k': g.nrooms = (unsigned)atoi(optarg); break;
 		case 'n': g.nlegs = (unsigned)atoi(optarg); break;
 		case 't': g.seconds = (unsigned)atoi(optarg); break;
 		case 'w': g.settle_s = (unsigned)atoi(optarg); break;
@@ -1158,6 +1169,12 @@ static int parse_args(int argc, char *argv[])
 	    g.setup_timeout_s < 1 || g.setup_timeout_s > 600) {
 		fprintf(stderr, "loadgen: settle 0..60, rate 1..2000, "
 			"setup-timeout 1..600\n");
+		return EINVAL;
+	}
+	if (g.nrooms < 1 || g.nrooms > 100 || (g.nrooms > 1 &&
+	    strspn(g.room, "0123456789") != strlen(g.room))) {
+		fprintf(stderr, "loadgen: rooms 1..100, several rooms need a "
+			"numeric room\n");
 		return EINVAL;
 	}
 	for (const char *p = g.room; *p; p++) {
