@@ -4,6 +4,7 @@
 - re-INVITE that changes the codec (PCMU -> PCMA): RTP follows;
 - symmetric RTP: a client that sends from another port than its SDP says
   (NAT) gets the mix there (latching);
+- RTP from a foreign address to a latched leg is ignored (no RTP bleed);
 - garbage on the SIP port (UDP and TCP) and on the RTP port, RTP with an
   unnegotiated payload type: chorusd keeps running and answering.
 """
@@ -153,6 +154,69 @@ def test_latching(d):
                 p.close()
 
 
+def test_rtp_bleed(d):
+    """After a leg latched to its phone, RTP from another address to that
+    leg's port must be ignored: not mixed in, and not answered with the
+    conference audio (the 'RTP bleed' class of bugs)."""
+    with ct.SipUA(d.addr, "udp", "legit") as ua, ct.SipUA(d.addr, "udp", "other") as ua2:
+        legit, other = ct.RtpPeer(), ct.RtpPeer()
+        evil = ct.socket.socket(ct.socket.AF_INET, ct.socket.SOCK_DGRAM)
+        evil.bind(("127.0.0.3", 0))
+        try:
+            c = ua.invite("1000", ct.make_sdp(legit.port, [0]))
+            check(c.final is not None and c.final.status == 200, "INVITE")
+            a = ct.Sdp(c.final.body)
+            c2 = ua2.invite("1000", ct.make_sdp(other.port, [0]))
+            check(c2.final is not None and c2.final.status == 200, "2nd INVITE")
+            a2 = ct.Sdp(c2.final.body)
+            legit.start_stream((a.conn, a.port), 0, "PCMU", 500.0)
+            other.start_stream((a2.conn, a2.port), 0, "PCMU", 800.0)
+            time.sleep(1.0)
+            t0 = time.monotonic()
+            evil.settimeout(0.001)
+            got_evil = 0
+            k = 0
+            np = ct.np
+            while time.monotonic() - t0 < 2.0:
+                t = (np.arange(160) + 160 * k) / 8000.0
+                pcm = (0.25 * 32767 * np.sin(2 * np.pi * 1500.0 * t)).astype(np.int16)
+                evil.sendto(ct.rtp_packet(0, k, 160 * k, 0xBAD, ct.g711_encode(pcm)),
+                            (a.conn, a.port))
+                k += 1
+                end = time.monotonic() + 0.02
+                while time.monotonic() < end:
+                    try:
+                        evil.recvfrom(4096)
+                        got_evil += 1
+                    except (ct.socket.timeout, OSError):
+                        pass
+            t1 = time.monotonic()
+            x_other = ct.g711_decode(b"".join(
+                p["payload"] for p in other.received_between(t0 + 0.3, t1, pt=0)),
+                "PCMU").astype(float) / 32768
+            x_legit = ct.g711_decode(b"".join(
+                p["payload"] for p in legit.received_between(t0 + 0.3, t1, pt=0)),
+                "PCMU").astype(float) / 32768
+            lo = ct.tone_report(x_other, 8000, [500.0, 1500.0])
+            ll = ct.tone_report(x_legit, 8000, [800.0, 1500.0])
+            ct.log("RTP from 127.0.0.3 to a latched leg: attacker got %d packets; the other "
+                   "leg hears %s; the legit leg hears %s" % (got_evil, lo, ll))
+            check(got_evil == 0, "chorusd sent %d packets of conference audio to a foreign "
+                  "source that sent RTP to a latched leg" % got_evil)
+            check(lo[1500.0] < -50, "the foreign source's tone is mixed in (%.1f dBFS)"
+                  % lo[1500.0])
+            check(lo[500.0] > -20 and ll[800.0] > -20, "legit audio disturbed: %s %s"
+                  % (lo, ll))
+            legit.stop_stream()
+            other.stop_stream()
+            c.bye()
+            c2.bye()
+        finally:
+            legit.close()
+            other.close()
+            evil.close()
+
+
 def test_garbage(d):
     rnd = random.Random(1234)
     junk = [b"", b"\r\n\r\n", b"INVITE\r\n\r\n", b"SIP/2.0 200 OK\r\n\r\n",
@@ -227,6 +291,7 @@ def main():
                      ("unknown dialog 481", test_unknown_dialog),
                      ("re-INVITE codec change", test_reinvite_codec_change),
                      ("symmetric RTP latching", test_latching),
+                     ("no RTP bleed to a foreign source", test_rtp_bleed),
                      ("garbage SIP and RTP", test_garbage)):
         if not d.alive():
             r.fail(name, "chorusd is not running")
