@@ -32,6 +32,22 @@ install_deps() {
 
 jobs() { nproc 2>/dev/null || echo 2; }
 
+# A self-signed certificate for local SIP over TLS (conf/chorus.conf:
+# tls_cert tls.pem, sip_tls yes to use it), made once, only if missing.
+tls_selfsigned() {
+	local pem=conf/tls.pem tmp
+	[ -e "$pem" ] && return 0
+	tmp=$(mktemp -d)
+	openssl req -x509 -newkey rsa:2048 -nodes -days 365 \
+		-keyout "$tmp/key.pem" -out "$tmp/crt.pem" \
+		-subj "/CN=$(hostname -f 2>/dev/null || hostname)" \
+		-addext "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1" \
+		2>/dev/null
+	(umask 077; cat "$tmp/crt.pem" "$tmp/key.pem" > "$pem")
+	rm -rf "$tmp"
+	echo "chorus: made a self-signed TLS certificate in $pem"
+}
+
 build() {  # build DIR cmake-args...
 	local dir=$1; shift
 	cmake -S . -B "$dir" "$@" >/dev/null
@@ -43,6 +59,7 @@ case "$cmd" in
 run)
 	install_deps
 	build build -DCMAKE_BUILD_TYPE=Release
+	tls_selfsigned
 	exec ./build/src/chorusd -f conf
 	;;
 test)
