@@ -92,6 +92,7 @@ static const struct cfg_key keys[] = {
 	KEY("srtp",            K_SRTP,     srtp),
 	KEY("log_level",       K_LOGLEVEL, log_level),
 	KEY("menu_keys",       K_STR,      menu_keys),
+	KEY("prompt_dir",      K_STR,      prompt_dir),
 };
 
 enum { NKEYS = ARRAY_SIZE(keys) };
@@ -610,6 +611,7 @@ int cfg_print(struct re_printf *pf, const struct cfg *cfg)
 			  cfg->overload_permille);
 	err |= re_hprintf(pf, "retry_after %u\n", cfg->retry_after_s);
 	err |= re_hprintf(pf, "menu_keys %s\n", cfg->menu_keys);
+	err |= re_hprintf(pf, "prompt_dir %s\n", cfg->prompt_dir);
 	err |= re_hprintf(pf, "media_workers %u\n", m->workers);
 	err |= re_hprintf(pf, "room_srate %u\n", m->room_srate);
 	err |= re_hprintf(pf, "ptime %u\n", m->ptime_ms);

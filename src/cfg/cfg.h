@@ -58,6 +58,9 @@ struct cfg {
 	/* in-call keypad menu (added; ctrl/menu.h): "name=keys,..." over
 	   the defaults, "" = defaults */
 	char     menu_keys[160];
+	/* voice prompts (added; ctrl/prompt.h): directory of
+	   <name>-<rate>.wav, relative to the config dir; "" = built ones */
+	char     prompt_dir[256];
 
 	/* logging */
 	int      log_level;        /**< 0 error, 1 warning, 2 info, 3 debug   */

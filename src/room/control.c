@@ -23,6 +23,12 @@ struct ctl_leg {
 	uint32_t leg_id;
 	struct control_state st;
 	struct menu menu;
+	/* PIN admission */
+	bool decided;            /* admission started or not needed     */
+	bool pending;            /* waiting for the PIN                 */
+	char pin[MENU_PIN_MAX + 1];
+	size_t npin;
+	unsigned tries;
 };
 
 struct control {
@@ -305,16 +311,31 @@ static void set_locked(struct control *ctl, struct room *room, bool on)
 }
 
 
-/* in the roster: established (joined) legs only */
-static bool leg_present(const struct leg *leg)
+bool control_admitted(const struct control *ctl, const struct leg *leg)
 {
-	return leg_state(leg) == LEG_ESTABLISHED;
+	const struct ctl_leg *cl;
+
+	if (!ctl || !leg)
+		return false;
+
+	cl = cl_find(ctl, leg_id(leg));
+	if (cl && cl->decided)
+		return !cl->pending;
+
+	return !room_pin_required(leg_room(leg));
+}
+
+
+/* in the roster: established (joined) and admitted legs only */
+static bool leg_present_in(const struct control *ctl, const struct leg *leg)
+{
+	return leg_state(leg) == LEG_ESTABLISHED && control_admitted(ctl, leg);
 }
 
 
 /* Collect the target legs; 0 or ENOENT. */
-static int targets(struct leg **v, size_t *n, struct leg *from,
-		   const struct ctrl_cmd *cmd)
+static int targets(const struct control *ctl, struct leg **v, size_t *n,
+		   struct leg *from, const struct ctrl_cmd *cmd)
 {
 	struct room *room = leg_room(from);
 	struct le *le;
@@ -338,7 +359,7 @@ static int targets(struct leg **v, size_t *n, struct leg *from,
 		struct leg *leg = le->data;
 		bool hit;
 
-		if (!leg_present(leg) && leg != from)
+		if (!leg_present_in(ctl, leg) && leg != from)
 			continue;
 
 		switch (cmd->target_kind) {
@@ -436,6 +457,11 @@ uint16_t control_apply(struct control *ctl, struct leg *from,
 
 	reason[0] = '\0';
 
+	if (!control_admitted(ctl, from)) {
+		re_snprintf(reason, rsz, "enter the room PIN first");
+		return 403;
+	}
+
 	if (cmd->op == CTRL_OP_LOCK || cmd->op == CTRL_OP_UNLOCK) {
 		if (!control_permitted(leg_role(from), cmd, true)) {
 			re_snprintf(reason, rsz, "%s needs a moderator",
@@ -452,7 +478,7 @@ uint16_t control_apply(struct control *ctl, struct leg *from,
 			return 500;
 	}
 
-	err = targets(tv, &n, from, cmd);
+	err = targets(ctl, tv, &n, from, cmd);
 	if (err) {
 		re_snprintf(reason, rsz, "no participant %s", cmd->target);
 		scode = 404;
@@ -509,7 +535,7 @@ static void mute_all_toggle(struct control *ctl, struct leg *from)
 	for (le = list_head(room_legs(leg_room(from))); le; le = le->next) {
 		struct leg *leg = le->data;
 
-		if (leg != from && leg_present(leg) &&
+		if (leg != from && leg_present_in(ctl, leg) &&
 		    !control_state(ctl, leg).muted)
 			all_muted = false;
 	}
@@ -519,13 +545,143 @@ static void mute_all_toggle(struct control *ctl, struct leg *from)
 		struct leg *leg = le->data;
 
 		le = le->next;
-		if (leg != from && leg_present(leg))
+		if (leg != from && leg_present_in(ctl, leg))
 			set_mute(ctl, leg, !all_muted);
 	}
 
 	info("control: room %s leg %u: keypad %s all others\n",
 	     room_number(leg_room(from)), leg_id(from),
 	     all_muted ? "unmuted" : "muted");
+}
+
+
+/* ---- PIN admission ------------------------------------------------------ */
+
+/* the mix sees what the leg's own mute/deaf say, or nothing at all */
+static void isolate(struct control *ctl, struct ctl_leg *cl,
+		    const struct leg *leg, bool on)
+{
+	media_op(ctl, leg, MEDIA_OP_MUTE, on || cl->st.muted);
+	media_op(ctl, leg, MEDIA_OP_DEAF, on || cl->st.deaf);
+}
+
+
+void control_leg_media(struct control *ctl, struct leg *leg)
+{
+	struct ctl_leg *cl;
+
+	if (!ctl || !leg)
+		return;
+
+	cl = cl_get(ctl, leg);
+	if (!cl || cl->decided)
+		return;
+
+	cl->decided = true;
+	if (!room_pin_required(leg_room(leg)))
+		return;
+
+	cl->pending = true;
+	cl->npin = 0;
+	cl->tries = CONTROL_PIN_TRIES;
+	isolate(ctl, cl, leg, true);
+	prompt(ctl, leg, CONTROL_PROMPT_PIN);
+
+	info("control: room %s leg %u: waiting for the PIN\n",
+	     room_number(leg_room(leg)), leg_id(leg));
+}
+
+
+void control_admit(struct control *ctl, struct leg *leg, enum leg_role role)
+{
+	struct ctl_leg *cl;
+	bool was_pending;
+
+	if (!ctl || !leg)
+		return;
+
+	cl = cl_get(ctl, leg);
+	if (!cl)
+		return;
+
+	was_pending = cl->pending;
+	cl->decided = true;
+	cl->pending = false;
+	memset(cl->pin, 0, sizeof(cl->pin));
+	cl->npin = 0;
+
+	if (role == LEG_MODERATOR)
+		leg_set_role(leg, LEG_MODERATOR);
+	menu_set_moderator(&cl->menu, leg_role(leg) == LEG_MODERATOR);
+
+	if (was_pending) {
+		isolate(ctl, cl, leg, false);
+		prompt(ctl, leg, CONTROL_PROMPT_WELCOME);
+	}
+
+	info("control: room %s leg %u: admitted as %s\n",
+	     room_number(leg_room(leg)), leg_id(leg),
+	     leg_role(leg) == LEG_MODERATOR ? "moderator" : "participant");
+
+	/* now the roster lists it */
+	leg_changed(leg);
+}
+
+
+static void pin_submit(struct control *ctl, struct ctl_leg *cl,
+		       struct leg *leg)
+{
+	enum leg_role role = LEG_PARTICIPANT;
+	int err;
+
+	cl->pin[cl->npin] = '\0';
+	err = cl->npin ? room_pin_check(leg_room(leg), cl->pin, &role) :
+		EACCES;
+	memset(cl->pin, 0, sizeof(cl->pin));
+	cl->npin = 0;
+
+	if (!err) {
+		control_admit(ctl, leg, role);
+		return;
+	}
+
+	if (cl->tries)
+		--cl->tries;
+
+	warning("control: room %s leg %u: wrong PIN (%u tr%s left)\n",
+		room_number(leg_room(leg)), leg_id(leg), cl->tries,
+		cl->tries == 1 ? "y" : "ies");
+
+	if (!cl->tries) {
+		prompt(ctl, leg, CONTROL_PROMPT_GOODBYE);
+		if (ctl->kickh)
+			ctl->kickh(leg, "wrong PIN", ctl->arg);
+		return;
+	}
+
+	prompt(ctl, leg, CONTROL_PROMPT_PIN_BAD);
+}
+
+
+static void pin_key(struct control *ctl, struct ctl_leg *cl,
+		    struct leg *leg, char key)
+{
+	if (key == '#') {
+		pin_submit(ctl, cl, leg);
+		return;
+	}
+
+	if (key == '*') {
+		cl->npin = 0;
+		return;
+	}
+
+	if (!((key >= '0' && key <= '9') || (key >= 'A' && key <= 'D')))
+		return;
+
+	cl->pin[cl->npin++] = key;
+	if (cl->npin >= MENU_PIN_MAX)
+		pin_submit(ctl, cl, leg);
 }
 
 
@@ -540,6 +696,11 @@ void control_key(struct control *ctl, struct leg *leg, char key)
 	cl = cl_get(ctl, leg);
 	if (!cl)
 		return;
+
+	if (cl->pending) {
+		pin_key(ctl, cl, leg, key);
+		return;
+	}
 
 	menu_set_moderator(&cl->menu, leg_role(leg) == LEG_MODERATOR);
 	ev = menu_feed(&cl->menu, key, tmr_jiffies());

@@ -48,6 +48,12 @@ enum control_prompt {
 	CONTROL_PROMPT_UNMUTED,
 	CONTROL_PROMPT_LOCKED,
 	CONTROL_PROMPT_UNLOCKED,
+	CONTROL_PROMPT_PIN,        /**< "enter the PIN, then #"          */
+	CONTROL_PROMPT_PIN_BAD,
+	CONTROL_PROMPT_GOODBYE,
+	CONTROL_PROMPT_WELCOME,    /**< admitted                          */
+	CONTROL_PROMPT_STOP,       /**< stop whatever plays               */
+	CONTROL_PROMPT_COUNT
 };
 typedef void (control_prompt_h)(struct leg *leg, enum control_prompt p,
 				void *arg);
@@ -58,6 +64,22 @@ int  control_alloc(struct control **ctlp, struct media_engine *me,
 void control_set_handlers(struct control *ctl, control_kick_h *kickh,
 			  control_room_h *roomh, control_prompt_h *prompth,
 			  void *arg);
+
+/**
+ * PIN admission (rooms with pin=). Call when the leg's media is up (or
+ * when it is established without media): in a PIN room a leg not yet
+ * admitted is muted and deafened in the mix and hears the PIN prompt;
+ * its keys go to PIN entry ('#' ends, '*' clears) until room_pin_check
+ * accepts (moderator PIN gives the moderator role) or the third wrong
+ * entry hangs up. Idempotent.
+ */
+void control_leg_media(struct control *ctl, struct leg *leg);
+/** Admit a leg at once (PIN given in the Request-URI as room*pin). */
+void control_admit(struct control *ctl, struct leg *leg, enum leg_role role);
+/** In the room (and the roster): admitted or no PIN needed. */
+bool control_admitted(const struct control *ctl, const struct leg *leg);
+/** Wrong PIN entries before the hang-up. */
+#define CONTROL_PIN_TRIES 3
 
 /** The leg's state (defaults for a leg never touched). */
 struct control_state control_state(const struct control *ctl,

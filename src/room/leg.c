@@ -129,8 +129,12 @@ int leg_alloc(struct leg **legp, struct room *room, const char *remote_uri,
 
 void leg_set_media(struct leg *leg, bool media)
 {
-	if (leg)
-		leg->media = media;
+	if (!leg)
+		return;
+
+	leg->media = media;
+	if (media)
+		leg_notify(leg, REGISTRY_LEG_MEDIA);
 }
 
 

@@ -64,14 +64,16 @@ void registry_leg_apply(struct registry *reg, registry_leg_h *h, void *arg);
  * Leg observer (one per registry; the conference focus): told when a leg
  * enters a room's roster (JOINED: established, or moved in), leaves it
  * (LEFT: closing, freed or moved out; leg_room() is still the old room),
- * changes what the roster shows (CHANGED: hold, role, control state) and
- * when it is freed (FREE, after LEFT when it had joined).
+ * changes what the roster shows (CHANGED: hold, role, control state),
+ * when it is freed (FREE, after LEFT when it had joined) and when its
+ * media was added (MEDIA: e.g. to isolate it until a PIN is entered).
  */
 enum registry_leg_ev {
 	REGISTRY_LEG_JOINED,
 	REGISTRY_LEG_LEFT,
 	REGISTRY_LEG_CHANGED,
 	REGISTRY_LEG_FREE,
+	REGISTRY_LEG_MEDIA,     /* leg_set_media(leg, true): audio is up */
 };
 typedef void (registry_obs_h)(struct leg *leg, enum registry_leg_ev ev,
 			      void *arg);

@@ -26,6 +26,7 @@
 #include "sip/refer.h"
 #include "sip/message.h"
 #include "sip/roster.h"
+#include "ctrl/prompt.h"
 
 enum {
 	FOCUS_HASH_NOT   = 32,
@@ -42,6 +43,7 @@ struct focus {
 	struct sipevent_sock *sevs;
 	struct sip_lsnr *lsnr;
 	struct control *ctl;
+	struct prompts *prompts;
 	struct list subs;           /* struct fsub                        */
 	struct list dirty;          /* struct dirty: changes to notify    */
 	struct list kicks;          /* struct kick                        */
@@ -103,6 +105,7 @@ static void destructor(void *arg)
 	mem_deref(f->lsnr);
 	mem_deref(f->sevs);
 	mem_deref(f->ctl);
+	mem_deref(f->prompts);
 }
 
 
@@ -154,19 +157,20 @@ static void user_fill(const struct focus *f, struct roster_user *u,
 }
 
 
-static bool leg_listed(const struct leg *leg)
+static bool leg_listed(const struct focus *f, const struct leg *leg)
 {
-	return leg_state(leg) == LEG_ESTABLISHED;
+	return leg_state(leg) == LEG_ESTABLISHED &&
+		control_admitted(f->ctl, leg);
 }
 
 
-static uint32_t room_present(struct room *room)
+static uint32_t room_present(const struct focus *f, struct room *room)
 {
 	struct le *le;
 	uint32_t n = 0;
 
 	for (le = list_head(room_legs(room)); le; le = le->next)
-		n += leg_listed(le->data);
+		n += leg_listed(f, le->data);
 
 	return n;
 }
@@ -235,7 +239,7 @@ static int notify_full(struct fsub *s)
 		}
 		for (le = list_head(room_legs(room)); le && n < max;
 		     le = le->next) {
-			if (!leg_listed(le->data))
+			if (!leg_listed(f, le->data))
 				continue;
 			user_fill(f, &uv[n], &bv[n], le->data);
 			++n;
@@ -290,7 +294,7 @@ static void notify_partial(struct fsub *s)
 		}
 
 		leg = registry_leg_by_id(f->env->reg, d->leg_id);
-		if (!d->deleted && leg && leg_listed(leg) &&
+		if (!d->deleted && leg && leg_listed(f, leg) &&
 		    !strcmp(room_number(leg_room(leg)), s->number)) {
 			user_fill(f, &uv[n], &bv[n], leg);
 		}
@@ -307,7 +311,7 @@ static void notify_partial(struct fsub *s)
 	if (!any)
 		return;
 
-	conf_fill(&conf, s, room, room ? room_present(room) : 0);
+	conf_fill(&conf, s, room, room ? room_present(f, room) : 0);
 	memset(&doc, 0, sizeof(doc));
 	doc.conf = &conf;
 	doc.users = uv;
@@ -597,20 +601,29 @@ static void observer(struct leg *leg, enum registry_leg_ev ev, void *arg)
 
 	switch (ev) {
 
+	case REGISTRY_LEG_MEDIA:
+		/* PIN rooms: out of the mix, PIN prompt, until admitted */
+		control_leg_media(f->ctl, leg);
+		break;
+
 	case REGISTRY_LEG_JOINED:
 		/* rooms.conf mod=<uri>: a moderator without a PIN */
 		if (leg_role(leg) != LEG_MODERATOR &&
 		    room_moderator_uri(leg_room(leg), leg_remote_uri(leg)))
 			leg_set_role(leg, LEG_MODERATOR);
-		dirty_add(f, number, leg, false);
+		control_leg_media(f->ctl, leg);
+		if (control_admitted(f->ctl, leg))
+			dirty_add(f, number, leg, false);
 		break;
 
 	case REGISTRY_LEG_CHANGED:
-		dirty_add(f, number, leg, false);
+		if (control_admitted(f->ctl, leg))
+			dirty_add(f, number, leg, false);
 		break;
 
 	case REGISTRY_LEG_LEFT:
-		dirty_add(f, number, leg, true);
+		if (control_admitted(f->ctl, leg))
+			dirty_add(f, number, leg, true);
 		break;
 
 	case REGISTRY_LEG_FREE:
@@ -688,8 +701,56 @@ static void ctl_kick_handler(struct leg *leg, const char *why, void *arg)
 static void ctl_prompt_handler(struct leg *leg, enum control_prompt p,
 			       void *arg)
 {
-	(void)arg;
-	debug("focus: leg %u: prompt %d\n", leg_id(leg), p);
+	struct focus *f = arg;
+	const int16_t *pcm = NULL;
+	size_t n = 0;
+	int err;
+
+	if (!f->env->me || !leg_media(leg))
+		return;
+
+	if (p != CONTROL_PROMPT_STOP) {
+		pcm = prompts_pcm(f->prompts, (unsigned)p, &n);
+		if (!pcm)
+			return;
+	}
+
+	err = media_leg_prompt(f->env->me, leg_id(leg), pcm, n);
+	if (err)
+		warning("focus: leg %u: prompt %s: %m\n", leg_id(leg),
+			prompt_name((unsigned)p), err);
+	else
+		debug("focus: leg %u: prompt %s (%zu samples)\n",
+		      leg_id(leg), p == CONTROL_PROMPT_STOP ? "stop" :
+		      prompt_name((unsigned)p), n);
+}
+
+
+void focus_admit(struct focus *f, struct leg *leg, enum leg_role role)
+{
+	if (f && leg)
+		control_admit(f->ctl, leg, role);
+}
+
+
+static int prompts_setup(struct focus *f)
+{
+	const struct cfg *cfg = f->env->cfg;
+	char dir[512] = "";
+
+	if (cfg->prompt_dir[0] == '/')
+		str_ncpy(dir, cfg->prompt_dir, sizeof(dir));
+	else if (cfg->prompt_dir[0])
+		re_snprintf(dir, sizeof(dir), "%s/%s", cfg->dir,
+			    cfg->prompt_dir);
+#ifdef CHORUS_PROMPT_DIR
+	else
+		str_ncpy(dir, CHORUS_PROMPT_DIR, sizeof(dir));
+#endif
+
+	return prompts_load(&f->prompts, dir,
+			    cfg->media.room_srate ? cfg->media.room_srate :
+			    48000);
 }
 
 
@@ -736,6 +797,10 @@ int focus_alloc(struct focus **focusp, struct call_env *env)
 	}
 
 	err = control_alloc(&f->ctl, env->me, &km);
+	if (err)
+		goto out;
+
+	err = prompts_setup(f);
 	if (err)
 		goto out;
 

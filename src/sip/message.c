@@ -82,6 +82,11 @@ void message_handle(struct focus *f, const struct sip_msg *msg)
 			return;
 		}
 		leg = from->leg;
+		if (!control_admitted(focus_control(f), leg)) {
+			call_reject(sip, msg, 403, "Forbidden", NULL,
+				    "MESSAGE before the PIN");
+			return;
+		}
 	}
 	else {
 		char number[32], uri[256];
@@ -103,6 +108,7 @@ void message_handle(struct focus *f, const struct sip_msg *msg)
 		re_snprintf(uri, sizeof(uri), "%r", &msg->from.auri);
 		for (le = list_head(room_legs(room)); le; le = le->next) {
 			if (leg_state(le->data) == LEG_ESTABLISHED &&
+			    control_admitted(focus_control(f), le->data) &&
 			    control_uri_match(uri, leg_remote_uri(le->data))) {
 				leg = le->data;
 				break;
@@ -144,7 +150,8 @@ void message_handle(struct focus *f, const struct sip_msg *msg)
 		struct call *to = leg_udata(other);
 
 		if (other == leg || !to ||
-		    leg_state(other) != LEG_ESTABLISHED)
+		    leg_state(other) != LEG_ESTABLISHED ||
+		    !control_admitted(focus_control(f), other))
 			continue;
 
 		if (!relay_one(sip, to, name, leg_remote_uri(leg), msg, text))

@@ -60,6 +60,7 @@ static void observer(struct leg *leg, enum registry_leg_ev ev, void *arg)
 	case REGISTRY_LEG_JOINED:  ++f->joined;  break;
 	case REGISTRY_LEG_LEFT:    ++f->left;    break;
 	case REGISTRY_LEG_CHANGED: ++f->changed; break;
+	case REGISTRY_LEG_MEDIA:   break;
 	case REGISTRY_LEG_FREE:
 		++f->freed;
 		control_leg_free(f->ctl, leg);
