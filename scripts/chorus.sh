@@ -32,8 +32,8 @@ install_deps() {
 
 jobs() { nproc 2>/dev/null || echo 2; }
 
-# A self-signed certificate for local SIP over TLS (conf/chorus.conf:
-# tls_cert tls.pem, sip_tls yes to use it), made once, only if missing.
+# A self-signed certificate for local SIP over TLS, made once, only if
+# missing (to use it: "tls_cert tls.pem" and "sip_tls yes" in conf/chorus.conf).
 tls_selfsigned() {
 	local pem=conf/tls.pem tmp
 	[ -e "$pem" ] && return 0
