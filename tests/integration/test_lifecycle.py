@@ -31,7 +31,19 @@ def _call(d, tr, room, user):
 
 
 def test_rtp_timeout(d):
-    ua1, p1, c1, dst1 = _call(d, "udp", "1000", "quiet")
+    # the quiet leg's INVITE passed "a proxy" (a Record-Route pointing back
+    # at us): chorusd's BYE must carry it as Route and target our Contact
+    ua1 = ct.SipUA(d.addr, "udp", "quiet")
+    p1 = ct.RtpPeer()
+    rr = "<sip:%s:%d;lr;chorustest=rr1>" % ua1.laddr
+    c1 = ua1.invite("1000", ct.make_sdp(p1.port, [0], ptime=20),
+                    headers=["Record-Route: " + rr])
+    check(c1.final is not None and c1.final.status == 200, "quiet INVITE: %s"
+          % (c1.final and c1.final.first))
+    check(rr in (c1.final.get("record-route") or ""),
+          "200 does not copy the Record-Route (%r)" % c1.final.get("record-route"))
+    a1 = ct.Sdp(c1.final.body)
+    dst1 = (a1.conn, a1.port)
     ua2, p2, c2, dst2 = _call(d, "udp", "1000", "talker")
     try:
         p2.start_stream(dst2, 0, "PCMU", 900.0)
@@ -45,6 +57,12 @@ def test_rtp_timeout(d):
                % (dt, RTP_TIMEOUT))
         check(dt >= RTP_TIMEOUT - 0.5, "BYE after %.1f s, before rtp_timeout %d" % (
             dt, RTP_TIMEOUT))
+        ct.log("BYE: %s / Route: %s" % (bye.first, bye.get("route")))
+        check("chorustest=rr1" in (bye.get("route") or ""),
+              "chorusd's BYE ignores the Record-Route of the INVITE (Route: %r)"
+              % bye.get("route"))
+        check(bye.ruri.startswith("sip:quiet@"), "BYE Request-URI %s is not our Contact"
+              % bye.ruri)
         # the talking leg is still up
         bye2 = ua2.wait_request("BYE", 0.5, call_id=c2.call_id)
         check(bye2 is None, "the leg that keeps sending RTP got a BYE too")

@@ -5,6 +5,7 @@
 - symmetric RTP: a client that sends from another port than its SDP says
   (NAT) gets the mix there (latching);
 - RTP from a foreign address to a latched leg is ignored (no RTP bleed);
+- SIP over TCP in small pieces and pipelined; compact header names;
 - garbage on the SIP port (UDP and TCP) and on the RTP port, RTP with an
   unnegotiated payload type: chorusd keeps running and answering.
 """
@@ -217,6 +218,62 @@ def test_rtp_bleed(d):
             evil.close()
 
 
+def test_tcp_framing_and_compact(d):
+    """SIP over TCP cut into small pieces and two requests in one segment;
+    an INVITE written with compact header names (i: f: t: v: l: m: c:)."""
+    # two OPTIONS in one TCP segment, then one split into 7-byte pieces
+    with ct.SipUA(d.addr, "tcp", "pipe") as ua:
+        reqs, branches = [], []
+        for i in range(2):
+            b = "z9hG4bK" + ct.rand_token()
+            branches.append(b)
+            reqs.append(ua.build("OPTIONS", "sip:%s:%d" % d.addr, ct.rand_token(10) + "@p",
+                                 "t%d" % i, 1, b))
+        ua.send_raw(reqs[0] + reqs[1])
+        got = {m.branch for m in (ua.wait_response(lambda r: r.branch in branches, 4)
+                                  for _ in range(2)) if m is not None}
+        check(got == set(branches), "2 pipelined OPTIONS over TCP: answers for %d" % len(got))
+        b = "z9hG4bK" + ct.rand_token()
+        req = ua.build("OPTIONS", "sip:%s:%d" % d.addr, ct.rand_token(10) + "@p", "t9", 1, b)
+        for i in range(0, len(req), 7):
+            ua.sock.sendall(req[i:i + 7])
+            time.sleep(0.002)
+        m = ua.wait_response(lambda r: r.branch == b, 4)
+        check(m is not None and m.status == 200, "OPTIONS over TCP in 7-byte pieces: %s"
+              % (m and m.first))
+    # compact form INVITE over UDP
+    with ct.SipUA(d.addr, "udp", "compact") as ua:
+        peer = ct.RtpPeer()
+        try:
+            b = "z9hG4bK" + ct.rand_token()
+            body = ct.make_sdp(peer.port, [0])
+            cid = ct.rand_token(12) + "@compact"
+            req = ("INVITE %s SIP/2.0\r\n"
+                   "v: SIP/2.0/UDP %s:%d;branch=%s;rport\r\n"
+                   "f: <sip:compact@127.0.0.1>;tag=ctag\r\n"
+                   "t: <%s>\r\n"
+                   "i: %s\r\n"
+                   "CSeq: 1 INVITE\r\n"
+                   "m: <sip:compact@%s:%d>\r\n"
+                   "c: application/sdp\r\n"
+                   "l: %d\r\n\r\n" % (ua.room_uri("1000"), ua.laddr[0], ua.laddr[1], b,
+                                         ua.room_uri("1000"), cid, ua.laddr[0], ua.laddr[1],
+                                         len(body))).encode() + body
+            call = ct.Call(ua, ua.room_uri("1000"))
+            call.call_id, call.from_tag, call.branch, call.invite_raw = cid, "ctag", b, req
+            ua.send_raw(req)
+            call._next_rt, call._t1, call._got_prov = time.monotonic() + 0.5, 0.5, False
+            f = call.wait_final(5)
+            check(f is not None and f.status == 200, "compact-form INVITE: %s"
+                  % (f and f.first))
+            call.ack_2xx()
+            r = call.bye()
+            check(r is not None and r.status == 200, "BYE after compact INVITE: %s"
+                  % (r and r.first))
+        finally:
+            peer.close()
+
+
 def test_garbage(d):
     rnd = random.Random(1234)
     junk = [b"", b"\r\n\r\n", b"INVITE\r\n\r\n", b"SIP/2.0 200 OK\r\n\r\n",
@@ -292,6 +349,7 @@ def main():
                      ("re-INVITE codec change", test_reinvite_codec_change),
                      ("symmetric RTP latching", test_latching),
                      ("no RTP bleed to a foreign source", test_rtp_bleed),
+                     ("TCP framing, compact headers", test_tcp_framing_and_compact),
                      ("garbage SIP and RTP", test_garbage)):
         if not d.alive():
             r.fail(name, "chorusd is not running")
