@@ -239,7 +239,7 @@ class Daemon:
     """
 
     def __init__(self, workdir, conf=None, rooms_extra="", rooms_text=None,
-                 name="chorusd", admission=False):
+                 name="chorusd", admission=False, rooms_conf=None):
         self.workdir = workdir
         self.name = name
         self.cfgdir = os.path.join(workdir, "conf-" + name)
@@ -252,6 +252,7 @@ class Daemon:
         self.rooms_extra = rooms_extra
         self.rooms_text = rooms_text
         self.admission = admission   # keep pike/overload limits of conf/
+        self.rooms_conf = dict(rooms_conf or {})   # rooms.conf key -> value
         self._write_config()
 
     @property
@@ -305,6 +306,8 @@ class Daemon:
                 rtext = fh.read()
         else:
             rtext = "# rooms.conf written by chorustest\n"
+        if self.rooms_conf:
+            rtext = _rewrite_conf(rtext, self.rooms_conf)
         if self.rooms_extra:
             rtext = rtext.rstrip("\n") + "\n\n# added by chorustest\n" + self.rooms_extra
         with open(rpath, "w") as fh:
