@@ -152,6 +152,8 @@ static void conn_handler(const struct sip_msg *msg, void *arg)
 	struct endpoint *ep = arg;
 	struct room *room = NULL;
 	char number[64], hdrs[64], why[128];
+	enum leg_role role = LEG_PARTICIPANT;
+	char *pin;
 	int err;
 
 	if (ep->closing) {
@@ -181,6 +183,11 @@ static void conn_handler(const struct sip_msg *msg, void *arg)
 	}
 
 	(void)pl_strcpy(&msg->uri.user, number, sizeof(number));
+
+	/* "1000*1234": room 1000 with its PIN (focus.c admits the leg) */
+	pin = strchr(number, '*');
+	if (pin)
+		*pin++ = '\0';
 
 	err = registry_room_get(ep->env.reg, number, &room);
 	if (err == ENOENT) {
@@ -221,9 +228,19 @@ static void conn_handler(const struct sip_msg *msg, void *arg)
 		}
 	}
 
-	if (!call_incoming(&ep->env, msg, room) && ep->env.calls.tail)
+	if (pin && room_pin_check(room, pin, &role)) {
+		call_reject(ep->env.sip, msg, 403, "Forbidden", NULL,
+			    "wrong PIN in the Request-URI");
+		return;
+	}
+
+	if (!call_incoming(&ep->env, msg, room) && ep->env.calls.tail) {
 		guard_dialog_added(ep->guard, msg,
 			leg_id(call_leg(ep->env.calls.tail->data)));
+		if (pin)
+			focus_admit(ep->env.focus,
+				    call_leg(ep->env.calls.tail->data), role);
+	}
 }
 
 
