@@ -34,10 +34,16 @@ uint64_t media_now_us(void)
 }
 
 
+/* at most one wake-up per worker is in the mqueue's pipe, so the pipe
+ * cannot fill up and block a worker however slow the libre thread is */
 static void ring_bell(struct worker *w)
 {
-	if (!atomic_exchange(&w->bell, true))
-		mqueue_push(w->me->mq, (int)w->idx, NULL);
+	if (atomic_exchange(&w->bell, true))
+		return;
+
+	/* failed: clear the flag, the next tick rings again */
+	if (mqueue_push(w->me->mq, (int)w->idx, NULL))
+		atomic_store(&w->bell, false);
 }
 
 
@@ -342,6 +348,8 @@ static void tick(struct worker *w, uint64_t now_us)
 	struct wcmd *cmd;
 
 	flush_overflow(w);
+	if (spsc_count(&w->evq))
+		ring_bell(w);
 
 	/* control operations only ever take effect between frames */
 	while (spsc_pop(&w->cmdq, &cmd))
