@@ -96,7 +96,8 @@ static void plan_compute(const struct mixer *mix, struct mix_plan *p,
 	const float gm0 = (float)p->go0 / MIX_ONE, gm1 = (float)p->go1 / MIX_ONE;
 	const float gmhi = gm0 > gm1 ? gm0 : gm1;
 	float *gp = mix->gp;
-	float growth = 1.0f;
+	const float rel = mix->rel;
+	float growth = 1.0f, lmin = 1.0f, prev;
 	unsigned b;
 
 	p->limited = false;
@@ -118,32 +119,38 @@ static void plan_compute(const struct mixer *mix, struct mix_plan *p,
 			growth = MIX_LIMIT_GROWTH_MAX;
 	}
 
-	/* Plan the limiter factor at each block boundary. */
-	gp[0] = p->lim0;
+	/* Plan the limiter factor at each block boundary. One division per
+	 * boundary: the smaller of thr / need over the two adjacent blocks
+	 * is thr / (the larger need), exactly, as float rounding is
+	 * monotonic. */
+	/* locals: a store to gp[] could alias mix->rel, and the carried
+	 * factor would make a round trip through memory */
+	prev = p->lim0;
 	for (b = 0; b <= nb; b++) {
-		float gmk = gm0 + (gm1 - gm0) * (float)b / (float)nb;
-		float l = b ? gp[b - 1] + (1.0f - gp[b - 1]) * mix->rel : gp[0];
-		float need;
+		float gmk = gm0 == gm1 ? gm0 :
+			gm0 + (gm1 - gm0) * (float)b / (float)nb;
+		float l = b ? prev + (1.0f - prev) * rel : prev;
+		float need = 0.0f, n2, req;
 
-		if (l > 1.0f - 1.0f / 4096)
-			l = 1.0f;
-		if (b > 0) {
+		if (b > 0)
 			need = (float)pk[b - 1] * gmk;
-			if (need > thr && thr / need < l)
-				l = thr / need;
-		}
-		need = (float)pk[b < nb ? b : nb - 1] * gmk *
+		n2 = (float)pk[b < nb ? b : nb - 1] * gmk *
 			(b < nb ? 1.0f : growth);
-		if (need > thr && thr / need < l)
-			l = thr / need;
-		gp[b] = l;
-		if (l < 1.0f)
-			p->limited = true;
+		need = n2 > need ? n2 : need;
+		/* thr / thr = 1 >= l: no reduction (branch-free: the data
+		 * decides, so branches would mispredict) */
+		req = thr / (need > thr ? need : thr);
+		l = l > 1.0f - 1.0f / 4096 ? 1.0f : l;
+		prev = req < l ? req : l;
+		gp[b] = prev;
+		lmin = prev < lmin ? prev : lmin;
 	}
+	p->limited = lmin < 1.0f;
 	p->lim1 = gp[nb];
 
-	/* Per block: the shift that keeps d in int16, and the gain curve
-	 * (a Q13 ramp per block), shared by every leg using this plan. */
+	/* Per block: the shift that keeps d in int16, and the gain ramp
+	 * (Q13, linear within the block; the kernels build it in registers),
+	 * shared by every leg using this plan. */
 	for (b = 0; b < nb; b++) {
 		unsigned bl = bitlen(pk[b]);
 		unsigned sh = bl > 15 ? bl - 15 : 0;
@@ -151,19 +158,11 @@ static void plan_compute(const struct mixer *mix, struct mix_plan *p,
 		float gme = gm0 + (gm1 - gm0) * (float)(b + 1) / (float)nb;
 		int32_t q0 = q13_floor(mix, gp[b] * gmb, sh);
 		int32_t q1 = q13_floor(mix, gp[b + 1] * gme, sh);
-		/* mix_ramp_make() in 32 bits: |q1 - q0| << 13 < 2^28 */
-		const int32_t L = (int32_t)mix->blk;
-		const int32_t base = q0 * MIX_ONE;
-		const int32_t step = (q1 - q0) * MIX_ONE / L;
-		int32_t *g = p->g + b * mix->blk, t, v = base;
 
-		/* an additive induction: vectorised without 32-bit
-		 * multiplies (SSE2 has none) */
+		/* mix_ramp_make() in 32 bits: |q1 - q0| << 13 < 2^28 */
 		p->sh[b] = (uint8_t)sh;
-		for (t = 0; t < L; t++) {
-			v += step;
-			g[t] = v >> MIX_Q;
-		}
+		p->g[b].base = q0 * MIX_ONE;
+		p->g[b].step = (q1 - q0) * MIX_ONE / (int32_t)mix->blk;
 	}
 }
 
@@ -243,13 +242,13 @@ static bool plan_own_gain(const struct mixer *mix, struct mix_plan *p)
 	p->h_ok = true;
 	for (b = 0; b < mix->nblk; b++) {
 		const unsigned s = MIX_Q - 3 + p->sh[b];
-		const int32_t *g = p->g + b * mix->blk;
+		const struct mix_ramp g = p->g[b];
 		int16_t *h = p->h + b * mix->blk;
 		int32_t hmax = 0;
 
 		/* g, gi < 2^15: the product fits int32 */
 		for (t = 0; t < mix->blk; t++) {
-			int32_t v = (g[t] * p->gi) >> s;
+			int32_t v = (mix_ramp_gain(g, t) * p->gi) >> s;
 
 			hmax = v > hmax ? v : hmax;
 			h[t] = (int16_t)v;

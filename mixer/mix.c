@@ -132,7 +132,8 @@ int mix_alloc(struct mixer **mixp, const struct mix_cfg *cfg)
 	mix->pk_share = zalloc_aligned(MIX_SHARE_CLASSES * mix->nblk *
 				       sizeof(*mix->pk_share));
 	for (i = 0; i <= MIX_PLAN_CACHE; i++) {
-		mix->plans[i].g = zalloc_aligned(mix->n * sizeof(int32_t));
+		mix->plans[i].g = zalloc_aligned(mix->nblk *
+						 sizeof(struct mix_ramp));
 		mix->plans[i].sh = zalloc_aligned(mix->nblk);
 		mix->plans[i].a = zalloc_aligned(mix->n * sizeof(int16_t));
 		mix->plans[i].h = zalloc_aligned(mix->n * sizeof(int16_t));

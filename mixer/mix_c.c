@@ -69,15 +69,17 @@ static void out_c(int16_t *out, const int32_t *sum, const int16_t *x,
 
 static void out_curve_c(int16_t *out, const int32_t *sum, const int16_t *x,
 			size_t blk, unsigned nblk, struct mix_ramp gi,
-			const int32_t *g, const uint8_t *sh)
+			const struct mix_ramp *g, const uint8_t *sh)
 {
 	bool unity = mix_ramp_is(gi, MIX_ONE);
 	size_t t, n = blk * nblk;
 
 	for (t = 0; t < n; t++) {
-		int32_t d = (sum[t] - own_c(x, t, gi, unity)) >> sh[t / blk];
+		const size_t b = t / blk;
+		int32_t d = (sum[t] - own_c(x, t, gi, unity)) >> sh[b];
+		int32_t gt = mix_ramp_gain(g[b], t - b * blk);
 
-		out[t] = mix_sat16(mix_mul16(d, g[t]) >> MIX_Q);
+		out[t] = mix_sat16(mix_mul16(d, gt) >> MIX_Q);
 	}
 }
 

@@ -150,14 +150,16 @@ struct mix_kernels {
 		    struct mix_ramp go);
 
 	/**
-	 * out() with a per-sample gain curve and a per-block shift:
-	 * out[t] = sat16((int16(d[t] >> sh[t / blk]) * g[t]) >> MIX_Q) for
-	 * t < blk * nblk, 0 <= g[t] <= 32767; the own ramp gi runs over the
-	 * whole span.
+	 * out() with a gain ramp and a shift per block:
+	 * out[off + t] = sat16((int16(d[off + t] >> sh[b]) * gain(g[b], t))
+	 * >> MIX_Q) for block b at off = b * blk, 0 <= t < blk, where
+	 * gain(r, t) = mix_ramp_gain(r, t) lies in 0..32767 (the limiter's
+	 * gain curve, one linear piece per block); the own ramp gi runs over
+	 * the whole span.
 	 */
 	void (*out_curve)(int16_t *out, const int32_t *sum, const int16_t *x,
 			  size_t blk, unsigned nblk, struct mix_ramp gi,
-			  const int32_t *g, const uint8_t *sh);
+			  const struct mix_ramp *g, const uint8_t *sh);
 
 	/**
 	 * out[t] = sat16(a[t] - ((x[t] * h[t]) >> 16)): remove a small own

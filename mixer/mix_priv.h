@@ -61,7 +61,7 @@ struct mix_plan {
 	bool unlimited;          /**< no gain reduction at all           */
 	bool limited;
 	float lim1;              /**< limiter factor at the frame end    */
-	int32_t *g;              /**< [n] per-sample Q13 gain curve       */
+	struct mix_ramp *g;      /**< [nblk] Q13 gain ramp of each block  */
 	uint8_t *sh;             /**< [nblk] shift of d per block         */
 	int16_t *a;              /**< [n] the limited mix without own     */
 	int16_t *h;              /**< [n] cls 1: own gain for sub_mulhi   */

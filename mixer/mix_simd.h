@@ -409,10 +409,10 @@ static void FN(mix_out)(int16_t *out, const int32_t *sum, const int16_t *x,
 
 MIX_INLINE void out_curve_body(int16_t *out, const int32_t *sum,
 			       const int16_t *x, size_t blk, unsigned nblk,
-			       struct mix_ramp gi, const int32_t *g,
+			       struct mix_ramp gi, const struct mix_ramp *g,
 			       const uint8_t *sh, enum own_mode mode)
 {
-	struct vramp r;
+	struct vramp r, q;
 	unsigned b;
 
 	vramp_init(&r, gi);
@@ -424,33 +424,40 @@ MIX_INLINE void out_curve_body(int16_t *out, const int32_t *sum,
 		/* A ramped own gain restarts at each block (rare). */
 		if (mode == OWN_GAIN)
 			vramp_init(&r, mix_ramp_at(gi, off));
+		/* The block's gain ramp is built in registers. */
+		vramp_init(&q, g[b]);
 		for (; i + 2 * VW <= end; i += 2 * VW) {
 			V lo, hi;
 
 			load_d(sum, x, i, &r, mode, &lo, &hi);
-			lo = v_srai(v_madd(v_sra(lo, s), v_ld(g + i)), MIX_Q);
-			hi = v_srai(v_madd(v_sra(hi, s), v_ld(g + i + VW)),
+			lo = v_srai(v_madd(v_sra(lo, s), v_srai(q.lo, MIX_Q)),
 				    MIX_Q);
+			hi = v_srai(v_madd(v_sra(hi, s), v_srai(q.hi, MIX_Q)),
+				    MIX_Q);
+			q.lo = v_add(q.lo, q.inc_full);
+			q.hi = v_add(q.hi, q.inc_full);
 			v_st(out + i, v_pack(lo, hi));
 		}
 		if (i + VW <= end) {
 			V d = load_d_half(sum, x, i, &r, mode);
 
-			d = v_srai(v_madd(v_sra(d, s), v_ld(g + i)), MIX_Q);
+			d = v_srai(v_madd(v_sra(d, s), v_srai(q.lo, MIX_Q)),
+				   MIX_Q);
 			v_st_half(out + i, d);
 			i += VW;
 		}
 		for (t = i; t < end; t++) {
 			int32_t d = d_scalar(sum, x, t, gi, mode) >> s;
+			int32_t gt = mix_ramp_gain(g[b], t - off);
 
-			out[t] = mix_sat16(mix_mul16(d, g[t]) >> MIX_Q);
+			out[t] = mix_sat16(mix_mul16(d, gt) >> MIX_Q);
 		}
 	}
 }
 
 static void FN(mix_out_curve)(int16_t *out, const int32_t *sum,
 			      const int16_t *x, size_t blk, unsigned nblk,
-			      struct mix_ramp gi, const int32_t *g,
+			      struct mix_ramp gi, const struct mix_ramp *g,
 			      const uint8_t *sh)
 {
 	switch (own_mode_of(x, gi)) {

@@ -264,8 +264,8 @@ static void test_unaligned_offsets(void **state)
 	}
 }
 
-/* out_curve: random per-block shifts and gain curves, all block sizes. */
-static int32_t gcurve[MAXN + PAD] __attribute__((aligned(64)));
+/* out_curve: random per-block shifts and gain ramps, all block sizes. */
+static struct mix_ramp gcurve[60];
 
 static void test_bitexact_curve(void **state)
 {
@@ -273,7 +273,6 @@ static void test_bitexact_curve(void **state)
 	const struct mix_kernels *c = &mix_kernels_c;
 	uint8_t sh[60];
 	unsigned it, k, b;
-	size_t t;
 
 	for (it = 0; it < 400; it++) {
 		size_t blk = blks[it % 7];
@@ -282,10 +281,16 @@ static void test_bitexact_curve(void **state)
 		struct mix_ramp gi = ramp_of(rnd() % 6, n);
 		int withx = it % 3 != 0;
 
-		for (b = 0; b < nblk; b++)
+		for (b = 0; b < nblk; b++) {
+			/* constant, rising, falling; from and to the limits */
+			int32_t q0 = (int32_t)(rnd() % 4 ? rnd() % 32768 :
+					       (rnd() & 1) * 32767);
+			int32_t q1 = rnd() % 3 ? (int32_t)(rnd() % 32768) : q0;
+
 			sh[b] = (uint8_t)(rnd() % 12);
-		for (t = 0; t < n; t++)
-			gcurve[t] = (int32_t)(rnd() % 32768);
+			gcurve[b].base = q0 * MIX_ONE;
+			gcurve[b].step = (q1 - q0) * MIX_ONE / (int32_t)blk;
+		}
 		fill16(xa, n, it % 5 ? P_RANDOM : P_ALTERNATE);
 		fill32(sa, n, P_RANDOM, 16 + (int)(rnd() % 12));
 		for (k = 0; k < nothers; k++) {
@@ -301,17 +306,23 @@ static void test_bitexact_curve(void **state)
 		}
 	}
 
-	/* Reference: block 1 uses its own shift, sample 9 its own gain. */
+	/* Reference: block 1 uses its own shift and ramps from 1 to 2:
+	 * its samples 0, 1 get gains 9/8 and 10/8 (floored). */
 	fill32(sa, 16, P_SILENCE, 0);
-	sa[0] = 1000; sa[8] = 1000; sa[9] = 1000;
-	for (t = 0; t < 16; t++)
-		gcurve[t] = MIX_ONE;
-	gcurve[9] = 2 * MIX_ONE;
+	sa[0] = 1000; sa[7] = 1000; sa[8] = 1000; sa[9] = 1000;
+	gcurve[0] = mix_ramp_const(MIX_ONE);
+	gcurve[1] = mix_ramp_make(MIX_ONE, 2 * MIX_ONE, 8);
 	sh[0] = 0; sh[1] = 2;
 	c->out_curve(orf, sa, NULL, 8, 2, mix_ramp_const(MIX_ONE), gcurve, sh);
 	assert_int_equal(orf[0], 1000);
-	assert_int_equal(orf[8], 250);
-	assert_int_equal(orf[9], 500);
+	assert_int_equal(orf[7], 1000);
+	assert_int_equal(orf[8], 281);
+	assert_int_equal(orf[9], 312);
+	for (k = 0; k < nothers; k++) {
+		others[k]->out_curve(ok_, sa, NULL, 8, 2,
+				     mix_ramp_const(MIX_ONE), gcurve, sh);
+		assert_memory_equal(orf, ok_, 16 * sizeof(orf[0]));
+	}
 }
 
 static int16_t ha[MAXN + PAD] __attribute__((aligned(64)));
