@@ -627,6 +627,7 @@ enum {
 	T1_AUDIO_END = 150,        /**< 3 s of tones from A and B        */
 	T1_DTMF_AT = 60,
 	T1_FORGE_AT = 80,
+	T1_BADPT_AT = 100,
 	T1_REMOVE_AT = 175,
 };
 
@@ -660,6 +661,31 @@ static void t1_tick(void *arg)
 		cli_telev(&r->c[1], 7, true, 4 * SAMPLES, dtmf_ts);
 		cli_telev(&r->c[1], 7, true, 4 * SAMPLES, dtmf_ts);
 		cli_telev(&r->c[1], 7, true, 4 * SAMPLES, dtmf_ts);
+	}
+
+	/* from A's own address: 3 packets of a PT not negotiated, and 2
+	 * that are not RTP version 2 -- counted, never played */
+	if (r->t == T1_BADPT_AT) {
+		struct cli *a = &r->c[0];
+		uint8_t pkt[12 + SAMPLES];
+		struct rtph h;
+
+		memset(&h, 0, sizeof(h));
+		h.pt = 18;
+		h.ssrc = a->ssrc;
+		h.seq = 7;
+		h.ts = 1000;
+		rtph_encode(pkt, sizeof(pkt), &h);
+		memset(pkt + 12, 0x55, SAMPLES);
+		for (i = 0; i < 3; i++)
+			(void)sendto(a->fd, pkt, sizeof(pkt), 0,
+				     &a->leg_addr.u.sa, a->leg_addr.len);
+
+		pkt[0] = 0x40;   /* version 1 */
+		pkt[1] = 0;
+		for (i = 0; i < 2; i++)
+			(void)sendto(a->fd, pkt, sizeof(pkt), 0,
+				     &a->leg_addr.u.sa, a->leg_addr.len);
 	}
 
 	/* D forges RTP towards A's port after A has latched: 5 packets */
@@ -758,8 +784,8 @@ static void test_engine_room_of_three_minus_one(void **state)
 	assert_int_equal(5, t1.st_a.rx_dropped_src);
 	assert_true(t1.st_a.rx_packets > 100);
 	assert_true(t1.st_a.tx_packets > 100);
-	assert_int_equal(0, t1.st_a.rx_dropped_pt);
-	assert_int_equal(0, t1.st_a.rx_malformed);
+	assert_int_equal(3, t1.st_a.rx_dropped_pt);
+	assert_int_equal(2, t1.st_a.rx_malformed);
 
 	assert_int_equal(0, t1.err_c);
 	assert_false(t1.st_c.latched);
