@@ -110,6 +110,22 @@ def proc_cpu(pid):
     return total, threads
 
 
+def sched_wait(pid):
+    """{tid: (name, run_ns, runqueue_wait_ns)} from schedstat: how long each
+    thread waited for a CPU while runnable (the machine is shared)."""
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                run, wait, _ = f.read().split()
+            with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+                name = f.read().strip()
+            out[int(tid)] = (name, int(run), int(wait))
+        except (OSError, ValueError):
+            pass
+    return out
+
+
 def rss_kb(pid):
     try:
         with open("/proc/%d/status" % pid) as f:
@@ -253,12 +269,14 @@ def run_one(args, n, rnd, workdir):
             if line.startswith("WINDOW START"):
                 t0 = time.monotonic()
                 c0, th0 = proc_cpu(d.pid)
+                sw0 = sched_wait(d.pid)
                 lg0 = proc_cpu(lg.pid)[0]
                 logf.flush()
                 log_off0 = os.path.getsize(logpath)
             elif line.startswith("WINDOW END"):
                 t1 = time.monotonic()
                 c1, th1 = proc_cpu(d.pid)
+                sw1 = sched_wait(d.pid)
                 lg1 = proc_cpu(lg.pid)[0]
                 res["rss_window_kb"] = rss_kb(d.pid)
                 log_off1 = os.path.getsize(logpath)
@@ -304,6 +322,19 @@ def run_one(args, n, rnd, workdir):
         res["late_ticks"] = late
         res["worker_load_permille"] = {w: (sum(v) / len(v), max(v)) for w, v in loads.items()}
         res["late_warnings"] = warns[:5]
+        wait = {}
+        for tid, (name, _, w) in sw1.items():
+            if tid in sw0:
+                wait[name] = wait.get(name, 0.0) + 100.0 * (w - sw0[tid][2]) / 1e9 / win
+        res["runqueue_wait_pct"] = wait
+
+        # more rounds on the same daemon: does RSS keep growing?
+        res["rss_rounds_kb"] = [res["rss_end_kb"]]
+        for _ in range(1, args.rounds):
+            subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           timeout=180 + args.seconds + args.settle)
+            time.sleep(1.5)
+            res["rss_rounds_kb"].append(rss_kb(d.pid))
     finally:
         if lg is not None and lg.poll() is None:
             os.kill(lg.pid, signal.SIGKILL)
@@ -378,6 +409,8 @@ def main():
     ap.add_argument("--max", type=int, default=600)
     ap.add_argument("--late-limit", type=float, default=0.05,
                     help="late ticks above this share of ticks = broken")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="run loadgen this many times on the same daemon (RSS after each)")
     ap.add_argument("--json", help="write every result to this file")
     ap.add_argument("--keep", action="store_true", help="keep the work dir (logs)")
     a = ap.parse_args()
@@ -421,6 +454,11 @@ def main():
     for r in results:
         thr = ", ".join("%s %.1f%%" % (k, v) for k, v in sorted(r["threads_pct"].items()))
         print("N=%d threads: %s" % (r["n"], thr))
+        print("N=%d threads waiting for a CPU while runnable: %s" % (r["n"], ", ".join(
+            "%s %.1f%%" % (k, v) for k, v in sorted(r["runqueue_wait_pct"].items()) if v >= 0.05)))
+        if len(r["rss_rounds_kb"]) > 1:
+            print("N=%d RSS after each round: %s MB" % (r["n"], " ".join(
+                "%.1f" % (k / 1024) for k in r["rss_rounds_kb"])))
         loads = r.get("worker_load_permille", {})
         print("N=%d worker load permille avg/max: %s" % (r["n"], ", ".join(
             "w%d %.0f/%d" % (w, loads[w][0], loads[w][1]) for w in sorted(loads))))
