@@ -36,6 +36,8 @@ enum {
 	FOCUS_EXP_MAX    = 3600,
 	FOCUS_FLUSH_MS   = 5,       /* collect changes this long          */
 	FOCUS_USERS_MAX  = 256,     /* users in one partial document      */
+	FOCUS_FULL_WINDOW_MS = 20,  /* a NOTIFY this soon after the last
+				       may meet it in flight: full state  */
 };
 
 struct focus {
@@ -60,8 +62,11 @@ struct fsub {
 	char number[32];            /* room                               */
 	char entity[160];           /* conference URI                     */
 	uint32_t version;
-	struct sip_dialog *dlg;     /* in a participant's dialog, or NULL */
-	uint32_t leg_id;            /* that participant                   */
+	struct sip_dialog *dlg;     /* the subscription's dialog (ours, or
+				       the participant's INVITE dialog)   */
+	uint32_t leg_id;            /* that participant, 0 = out of dialog */
+	uint64_t last_ms;           /* when the last NOTIFY went out      */
+	struct tmr tmr_full;        /* full state after a refresh         */
 };
 
 /* a user (or the room) whose roster entry changed */
@@ -85,6 +90,7 @@ static void fsub_destructor(void *arg)
 {
 	struct fsub *s = arg;
 
+	tmr_cancel(&s->tmr_full);
 	list_unlink(&s->le);
 	mem_deref(s->not);
 	mem_deref(s->dlg);
@@ -203,6 +209,7 @@ static int notify_doc(struct fsub *s, const struct roster_doc *doc)
 	if (!err) {
 		mb->pos = 0;
 		err = sipevent_notify(s->not, mb, SIPEVENT_ACTIVE, 0, 0);
+		s->last_ms = tmr_jiffies();
 	}
 	if (err)
 		warning("focus: room %s: NOTIFY version %u failed (%m)\n",
@@ -310,6 +317,14 @@ static void notify_partial(struct fsub *s)
 
 	if (!any)
 		return;
+
+	/* libre's sipnot sends only the newest body when a NOTIFY is still
+	   in flight: a partial document could be lost there, full state
+	   cannot (RFC 4575 4.6 lets the notifier send it at any time) */
+	if (s->last_ms && tmr_jiffies() - s->last_ms < FOCUS_FULL_WINDOW_MS) {
+		(void)notify_full(s);
+		return;
+	}
 
 	conf_fill(&conf, s, room, room ? room_present(f, room) : 0);
 	memset(&doc, 0, sizeof(doc));
@@ -424,7 +439,17 @@ static int sub_accept(struct focus *f, const struct sip_msg *msg,
 
 	s->focus = f;
 	s->leg_id = leg_id;
-	s->dlg = mem_ref(dlg);
+	if (dlg) {
+		s->dlg = mem_ref(dlg);
+	}
+	else {
+		/* our own dialog, so that refreshes can be recognised */
+		err = sip_dialog_accept(&s->dlg, msg);
+		if (err) {
+			mem_deref(s);
+			return err;
+		}
+	}
 	str_ncpy(s->number, number, sizeof(s->number));
 	if (!msg->uri.port)
 		re_snprintf(s->entity, sizeof(s->entity), "sip:%s@%r",
@@ -435,7 +460,7 @@ static int sub_accept(struct focus *f, const struct sip_msg *msg,
 
 	list_append(&f->subs, &s->le, s);
 
-	err = sipevent_accept(&s->not, f->sevs, msg, dlg, se, 200, "OK",
+	err = sipevent_accept(&s->not, f->sevs, msg, s->dlg, se, 200, "OK",
 			      FOCUS_EXP_MIN, FOCUS_EXP_DFL, FOCUS_EXP_MAX,
 			      number, ROSTER_CTYPE, NULL, NULL, false,
 			      sub_close_handler, s,
@@ -551,14 +576,53 @@ static bool dialog_subscribe(struct focus *f, const struct sip_msg *msg)
 }
 
 
+static void full_tmr_handler(void *arg)
+{
+	struct fsub *s = arg;
+
+	if (s->not)
+		(void)notify_full(s);
+}
+
+
+/* A refreshing SUBSCRIBE (RFC 6665 4.1.2.1): sipevent answers it and
+   repeats the last document; then we send the full state, which is
+   also how a subscriber that saw a version gap gets back in sync
+   (RFC 4575 4.6). */
+static bool refresh_seen(struct focus *f, const struct sip_msg *msg)
+{
+	struct le *le;
+
+	for (le = list_head(&f->subs); le; le = le->next) {
+		struct fsub *s = le->data;
+		struct sipevent_event se;
+
+		if (!s->dlg || !sip_dialog_cmp(s->dlg, msg))
+			continue;
+		if (!event_is_conference(msg, &se))
+			continue;
+
+		if (!pl_isset(&msg->expires) || pl_u32(&msg->expires))
+			tmr_start(&s->tmr_full, FOCUS_FLUSH_MS,
+				  full_tmr_handler, s);
+		return true;
+	}
+
+	return false;
+}
+
+
 /* ---- requests --------------------------------------------------------- */
 
 static bool request_handler(const struct sip_msg *msg, void *arg)
 {
 	struct focus *f = arg;
 
-	if (!pl_strcmp(&msg->met, "SUBSCRIBE") && pl_isset(&msg->to.tag))
+	if (!pl_strcmp(&msg->met, "SUBSCRIBE") && pl_isset(&msg->to.tag)) {
+		if (refresh_seen(f, msg))
+			return false;          /* sipevent answers it */
 		return dialog_subscribe(f, msg);
+	}
 
 	if (!pl_strcmp(&msg->met, "REFER") && !pl_isset(&msg->to.tag)) {
 		refer_ood_handle(f, msg);
@@ -594,6 +658,35 @@ static void terminate_dialog_subs(struct focus *f, uint32_t leg_id)
 }
 
 
+/* A participant subscribed in its own dialog follows it to a new room. */
+static void dialog_subs_follow(struct focus *f, const struct leg *leg,
+			       const char *number)
+{
+	struct le *le;
+
+	for (le = list_head(&f->subs); le; le = le->next) {
+		struct fsub *s = le->data;
+		char *at;
+
+		if (s->leg_id != leg_id(leg) || !strcmp(s->number, number))
+			continue;
+
+		/* entity "sip:<old>@host" -> "sip:<new>@host" */
+		at = strchr(s->entity, '@');
+		if (at) {
+			char host[sizeof(s->entity)];
+
+			str_ncpy(host, at, sizeof(host));
+			re_snprintf(s->entity, sizeof(s->entity), "sip:%s%s",
+				    number, host);
+		}
+		str_ncpy(s->number, number, sizeof(s->number));
+		if (s->not)
+			(void)notify_full(s);
+	}
+}
+
+
 static void observer(struct leg *leg, enum registry_leg_ev ev, void *arg)
 {
 	struct focus *f = arg;
@@ -614,6 +707,7 @@ static void observer(struct leg *leg, enum registry_leg_ev ev, void *arg)
 		control_leg_media(f->ctl, leg);
 		if (control_admitted(f->ctl, leg))
 			dirty_add(f, number, leg, false);
+		dialog_subs_follow(f, leg, number);
 		break;
 
 	case REGISTRY_LEG_CHANGED:

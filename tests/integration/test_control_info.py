@@ -252,6 +252,18 @@ def t_dialog_subscribe(st, d):
     st.carol_sub = s2
 
 
+def t_refresh(st, d):
+    v0 = st.sub.view.version
+    r = st.sub.subscribe()
+    expect_status(r, 200, "refreshing SUBSCRIBE")
+    st.sub.notify_until(lambda v: v.version > v0 and v.docs[-1].state == "full",
+                        what="full state after the refresh")
+    check(st.sub.view.version == v0 + 1, "refresh: version %d after %d" % (
+        st.sub.view.version, v0))
+    check(len(st.sub.view.users) == 3, "full state after refresh has %d users"
+          % len(st.sub.view.users))
+
+
 def t_bad_subscribe(st, d):
     s = cx.Subscription(st.subua, room=ROOM, event="presence")
     r = s.subscribe()
@@ -308,6 +320,7 @@ def main():
                          ("role", t_role),
                          ("hold_in_roster", t_hold),
                          ("dialog_subscribe", t_dialog_subscribe),
+                         ("refresh_full_state", t_refresh),
                          ("bad_subscribe", t_bad_subscribe),
                          ("kick_and_leave", t_kick_and_leave),
                          ("unsubscribe", t_unsubscribe)):
