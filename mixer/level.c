@@ -29,17 +29,18 @@ void mix_level_init(struct mixer *mix)
 /* Smallest l with energy >= thr[l] (thresholds decrease with l). */
 uint8_t mix_level_of(const struct mixer *mix, uint64_t energy)
 {
-	unsigned lo = 0, hi = MIX_LEVELS;
+	unsigned lo = 0, len = MIX_LEVELS;
 
-	while (lo < hi) {
-		unsigned mid = (lo + hi) / 2;
+	/* Branch-free: every leg's level is data, a branch per step would
+	 * mispredict half the time. Invariant: the answer is in
+	 * [lo, lo + len]. */
+	while (len > 1) {
+		unsigned half = len / 2;
 
-		if (energy >= mix->lvl_thr[mid])
-			hi = mid;
-		else
-			lo = mid + 1;
+		lo = energy >= mix->lvl_thr[lo + half - 1] ? lo : lo + half;
+		len -= half;
 	}
-	return (uint8_t)lo;
+	return (uint8_t)(lo + (energy >= mix->lvl_thr[lo] ? 0 : 1));
 }
 
 void mix_vad_update(struct mixer *mix, struct mix_leg *leg)

@@ -26,6 +26,14 @@ static uint64_t acc_c(int32_t *sum, const int16_t *x, size_t n,
 	return energy_c(x, n, peak);
 }
 
+static void acc2_c(int32_t *sum, const int16_t *xa, const int16_t *xb,
+		   size_t n, int32_t ga, int32_t gb, uint64_t *e,
+		   uint32_t *peak)
+{
+	e[0] = acc_c(sum, xa, n, mix_ramp_const(ga), &peak[0]);
+	e[1] = acc_c(sum, xb, n, mix_ramp_const(gb), &peak[1]);
+}
+
 static inline int32_t own_c(const int16_t *x, size_t t, struct mix_ramp gi,
 			    bool unity)
 {
@@ -103,6 +111,7 @@ static void sub_sat_c(int16_t *out, const int32_t *sum, const int16_t *x,
 
 const struct mix_kernels mix_kernels_c = {
 	.acc     = acc_c,
+	.acc2    = acc2_c,
 	.energy  = energy_c,
 	.peak    = peak_c,
 	.out     = out_c,

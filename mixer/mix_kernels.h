@@ -131,6 +131,14 @@ struct mix_kernels {
 	uint64_t (*acc)(int32_t *sum, const int16_t *x, size_t n,
 			struct mix_ramp g, uint32_t *peak);
 
+	/**
+	 * acc() of two frames with constant gains ga, gb (0..32767) in one
+	 * pass: e[0], peak[0] of xa; e[1], peak[1] of xb.
+	 */
+	void (*acc2)(int32_t *sum, const int16_t *xa, const int16_t *xb,
+		     size_t n, int32_t ga, int32_t gb, uint64_t *e,
+		     uint32_t *peak);
+
 	/** Energy and peak as acc(), without touching any sum. */
 	uint64_t (*energy)(const int16_t *x, size_t n, uint32_t *peak);
 

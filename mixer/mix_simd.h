@@ -217,6 +217,65 @@ static uint64_t FN(mix_acc)(int32_t *sum, const int16_t *x, size_t n,
 	return acc_body(sum, x, n, g, peak, OWN_GAIN);
 }
 
+/* Two legs with constant gains in one pass: the sum is loaded and
+ * stored once for both (integer adds: the same sum in any order). */
+MIX_INLINE void acc2_body(int32_t *sum, const int16_t *xa,
+			  const int16_t *xb, size_t n, int32_t ga, int32_t gb,
+			  uint64_t *e, uint32_t *peak, bool unity)
+{
+	const V gva = v_set1(ga), gvb = v_set1(gb);
+	struct vstat sa, sb;
+	size_t i = 0, t;
+
+	vstat_init(&sa);
+	vstat_init(&sb);
+	for (; i + 2 * VW <= n; i += 2 * VW) {
+		V alo, ahi, blo, bhi;
+
+		vstat_step(&sa, v_ld(xa + i));
+		vstat_step(&sb, v_ld(xb + i));
+		v_ld_widen(xa + i, &alo, &ahi);
+		v_ld_widen(xb + i, &blo, &bhi);
+		if (!unity) {
+			alo = v_srai(v_madd(alo, gva), MIX_Q);
+			ahi = v_srai(v_madd(ahi, gva), MIX_Q);
+			blo = v_srai(v_madd(blo, gvb), MIX_Q);
+			bhi = v_srai(v_madd(bhi, gvb), MIX_Q);
+		}
+		v_st(sum + i, v_add(v_ld(sum + i), v_add(alo, blo)));
+		v_st(sum + i + VW, v_add(v_ld(sum + i + VW), v_add(ahi, bhi)));
+	}
+	if (i + VW <= n) {
+		V a = v_ld_half_z(xa + i), b = v_ld_half_z(xb + i);
+		V alo = v_widen_lo(a), blo = v_widen_lo(b);
+
+		vstat_step(&sa, a);
+		vstat_step(&sb, b);
+		if (!unity) {
+			alo = v_srai(v_madd(alo, gva), MIX_Q);
+			blo = v_srai(v_madd(blo, gvb), MIX_Q);
+		}
+		v_st(sum + i, v_add(v_ld(sum + i), v_add(alo, blo)));
+		i += VW;
+	}
+	for (t = i; t < n; t++)
+		sum[t] += (mix_mul16(xa[t], ga) >> MIX_Q) +
+			(mix_mul16(xb[t], gb) >> MIX_Q);
+
+	e[0] = vstat_done(&sa, xa, i, n, &peak[0]);
+	e[1] = vstat_done(&sb, xb, i, n, &peak[1]);
+}
+
+static void FN(mix_acc2)(int32_t *sum, const int16_t *xa, const int16_t *xb,
+			 size_t n, int32_t ga, int32_t gb, uint64_t *e,
+			 uint32_t *peak)
+{
+	if (ga == MIX_ONE && gb == MIX_ONE)
+		acc2_body(sum, xa, xb, n, ga, gb, e, peak, true);
+	else
+		acc2_body(sum, xa, xb, n, ga, gb, e, peak, false);
+}
+
 static uint64_t FN(mix_energy)(const int16_t *x, size_t n, uint32_t *peak)
 {
 	return acc_body(NULL, x, n, mix_ramp_const(0), peak, OWN_NONE);
@@ -524,6 +583,7 @@ static void FN(mix_sub_sat)(int16_t *out, const int32_t *sum,
 
 const struct mix_kernels MIX_CAT(mix_kernels, MIX_SFX) = {
 	.acc     = FN(mix_acc),
+	.acc2    = FN(mix_acc2),
 	.energy  = FN(mix_energy),
 	.peak    = FN(mix_peak),
 	.out     = FN(mix_out),

@@ -325,6 +325,64 @@ static void test_bitexact_curve(void **state)
 	}
 }
 
+/* acc2: two frames in one pass equal two acc() calls, on every ISA. */
+static int16_t xb[MAXN + PAD] __attribute__((aligned(64)));
+
+static void test_bitexact_acc2(void **state)
+{
+	static const int32_t gains[][2] = {
+		{ MIX_ONE, MIX_ONE }, { MIX_ONE, 5000 }, { 32612, 0 },
+		{ 0, MIX_ONE }, { 819, 32767 },
+	};
+	const struct mix_kernels *c = &mix_kernels_c;
+	size_t li;
+	unsigned gk, k;
+	int p;
+
+	for (li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
+		for (p = 0; p < P_COUNT; p++) {
+			size_t n = lens[li];
+
+			for (gk = 0; gk < 5; gk++) {
+				const int32_t ga = gains[gk][0];
+				const int32_t gb = gains[gk][1];
+				uint32_t pr[2], pv[2];
+				uint64_t er[2], ev[2];
+
+				fill16(xa, n, (enum pattern)p);
+				fill16(xb, n, (enum pattern)((p + gk) % P_COUNT));
+				fill32(sa, n, P_RANDOM, 24);
+
+				/* the specification: two acc() calls */
+				memcpy(sr, sa, sizeof(sa));
+				er[0] = c->acc(sr, xa, n, mix_ramp_const(ga),
+					       &pr[0]);
+				er[1] = c->acc(sr, xb, n, mix_ramp_const(gb),
+					       &pr[1]);
+				memcpy(sk, sa, sizeof(sa));
+				c->acc2(sk, xa, xb, n, ga, gb, ev, pv);
+				assert_memory_equal(sr, sk, sizeof(sr));
+				assert_memory_equal(er, ev, sizeof(er));
+				assert_memory_equal(pr, pv, sizeof(pr));
+
+				for (k = 0; k < nothers; k++) {
+					memcpy(sk, sa, sizeof(sa));
+					memset(ev, 0, sizeof(ev));
+					memset(pv, 0, sizeof(pv));
+					others[k]->acc2(sk, xa, xb, n, ga, gb,
+							ev, pv);
+					if (memcmp(sr, sk, sizeof(sr)) ||
+					    memcmp(er, ev, sizeof(er)) ||
+					    memcmp(pr, pv, sizeof(pr)))
+						fail_msg("%s acc2 n=%zu p=%d g=%u",
+							 other_names[k], n, p,
+							 gk);
+				}
+			}
+		}
+	}
+}
+
 static int16_t ha[MAXN + PAD] __attribute__((aligned(64)));
 static int16_t aa[MAXN + PAD] __attribute__((aligned(64)));
 
@@ -395,6 +453,7 @@ int main(void)
 		cmocka_unit_test(test_bitexact_random_soak),
 		cmocka_unit_test(test_unaligned_offsets),
 		cmocka_unit_test(test_bitexact_curve),
+		cmocka_unit_test(test_bitexact_acc2),
 		cmocka_unit_test(test_bitexact_sub_mulhi),
 		cmocka_unit_test(test_isa_names),
 	};
