@@ -74,6 +74,13 @@ def seeds_sdp():
     put("sdp", "answer_pcmu", bytes([1]) + SDP_PCMU.encode())
     put("sdp", "reoffer_opus", bytes([8]) + SDP_OPUS.encode())
     put("sdp", "prefs_g722", bytes([2 | 4]) + SDP_OPUS.encode())
+    # bits 4-5: SRTP policy (0 off, 1 optional, 2 mandatory, 3 no sec_sdp layer)
+    put("sdp", "srtp_optional", bytes([0x10]) + SDP_SRTP.encode())
+    put("sdp", "srtp_mandatory", bytes([0x20]) + SDP_SRTP.encode())
+    put("sdp", "srtp_mandatory_plain", bytes([0x20]) + SDP_PCMU.encode())
+    put("sdp", "nosec_pcmu", bytes([0x30]) + SDP_PCMU.encode())
+    put("sdp", "srtp_optional_reoffer", bytes([0x18]) + SDP_SRTP.encode())
+    put("sdp", "srtp_answer", bytes([0x11]) + SDP_SRTP.encode())
 
 
 # ---- SIP ------------------------------------------------------------------
