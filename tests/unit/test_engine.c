@@ -1737,6 +1737,145 @@ static void test_engine_destroy_with_live_rooms_and_moving_leg(void **state)
 }
 
 
+/* ---- test 11: garbage does not hurt a call ------------------------------ */
+
+enum { T11_FLOOD_AT = 30, T11_FLOOD_TICKS = 10, T11_END = 150 };
+
+static struct {
+	struct media_leg_stats st_a;
+	int err_a;
+	size_t b_at_clean;
+	uint32_t rng;
+} t11;
+
+
+static uint32_t t11_rand(void)
+{
+	t11.rng ^= t11.rng << 13;
+	t11.rng ^= t11.rng >> 17;
+	t11.rng ^= t11.rng << 5;
+	return t11.rng;
+}
+
+
+static void garbage(const struct cli *from, const struct sa *to, unsigned n,
+		    uint32_t ssrc)
+{
+	uint8_t buf[1500];
+	unsigned k;
+
+	for (k = 0; k < n; k++) {
+		size_t len = t11_rand() % sizeof(buf), i;
+
+		for (i = 0; i < len; i++)
+			buf[i] = (uint8_t)t11_rand();
+
+		/* half of it looks like RTP v2 with our PTs and SSRC */
+		if ((k & 1) && len >= 12) {
+			buf[0] = (uint8_t)(0x80 | (buf[0] & 0x3f));
+			buf[1] = (uint8_t)((buf[1] & 0x80) |
+					   ((k & 2) ? 0 : 101));
+			buf[8] = (uint8_t)(ssrc >> 24);
+			buf[9] = (uint8_t)(ssrc >> 16);
+			buf[10] = (uint8_t)(ssrc >> 8);
+			buf[11] = (uint8_t)ssrc;
+		}
+
+		(void)sendto(from->fd, buf, len, 0, &to->u.sa, to->len);
+	}
+}
+
+
+static void t11_tick(void *arg)
+{
+	struct rig *r = arg;
+	unsigned i;
+
+	tmr_start(&r->tick, TICK_MS, t11_tick, r);
+	++r->t;
+
+	if (r->t < T11_END)
+		send_tones(r);
+
+	/* from A's own (latched) address, and from a stranger */
+	if (r->t >= T11_FLOOD_AT && r->t < T11_FLOOD_AT + T11_FLOOD_TICKS) {
+		garbage(&r->c[0], &r->c[0].leg_addr, 20, r->c[0].ssrc);
+		garbage(&r->c[3], &r->c[0].leg_addr, 40, r->c[0].ssrc);
+	}
+
+	for (i = 0; i < NCLI; i++)
+		cli_recv(&r->c[i]);
+
+	if (r->t == T11_FLOOD_AT + T11_FLOOD_TICKS)
+		t11.b_at_clean = r->c[1].nrec;
+
+	if (r->t == T11_END) {
+		t11.err_a = media_leg_stats(r->me, 1, &t11.st_a);
+		CHECK(r, 0 == media_leg_remove(r->me, 1));
+		CHECK(r, 0 == media_leg_remove(r->me, 2));
+		r->phase = 1;
+	}
+
+	if (r->phase == 1 && r->released == 2) {
+		CHECK(r, 0 == media_room_remove(r->me, 1));
+		r->phase = 2;
+	}
+
+	if (r->phase == 2 && r->room_released == 1)
+		re_cancel();
+}
+
+
+static void test_engine_garbage_flood_keeps_the_call(void **state)
+{
+	struct rig r;
+	size_t from;
+	double s440;
+	(void)state;
+
+	assert_int_equal(0, rig_init(&r, 1, false));
+	r.c[0].freq = 440;
+	r.c[1].freq = 1000;
+	t11.rng = 0xc0ffee;
+
+	assert_int_equal(0, media_room_add(r.me, 1));
+	add_leg(&r, 1, 1, true);
+	add_leg(&r, 1, 2, true);
+
+	tmr_start(&r.tick, TICK_MS, t11_tick, &r);
+	assert_int_equal(0, re_main(NULL));
+	assert_int_equal(0, r.fail_line);
+	assert_false(r.timed_out);
+
+	assert_int_equal(0, t11.err_a);
+	print_message("A after garbage: malformed %llu pt %llu src %llu\n",
+		      (unsigned long long)t11.st_a.rx_malformed,
+		      (unsigned long long)t11.st_a.rx_dropped_pt,
+		      (unsigned long long)t11.st_a.rx_dropped_src);
+	{
+		struct media_worker_stats ws;
+
+		assert_int_equal(0, media_worker_stats(r.me, 0, &ws));
+		print_message("worker: late %llu resyncs %llu max %u us\n",
+			      (unsigned long long)ws.late_ticks,
+			      (unsigned long long)ws.resyncs, ws.max_tick_us);
+	}
+	assert_true(t11.st_a.rx_malformed > 0);
+	assert_true(t11.st_a.rx_dropped_src > 0);
+	assert_true(t11.st_a.latched);
+
+	/* B hears A again after the flood (1 s to settle) */
+	from = t11.b_at_clean + 8000;
+	assert_true(r.c[1].nrec >= from + 8000);
+	s440 = share_median(r.c[1].rec + from, 8000, 440);
+	print_message("B after the flood: 440 %.4f\n", s440);
+	assert_true(s440 > 0.5);
+	assert_true(share_max(r.c[1].rec + from, 8000, 1000) < 0.01);
+
+	rig_close(&r);
+}
+
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -1766,6 +1905,7 @@ int main(void)
 		cmocka_unit_test(test_engine_rtcp_reports_answer_our_sr),
 		cmocka_unit_test(test_engine_room_grows_beyond_capacity),
 		cmocka_unit_test(test_engine_destroy_with_live_rooms_and_moving_leg),
+		cmocka_unit_test(test_engine_garbage_flood_keeps_the_call),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

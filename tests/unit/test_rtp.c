@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <errno.h>
 #include <cmocka.h>
@@ -435,6 +436,86 @@ static void test_rtcp_ntp_conversion(void **state)
 }
 
 
+static uint32_t fuzz_rng = 0x12345678;
+
+static uint32_t fuzz_next(void)
+{
+	fuzz_rng ^= fuzz_rng << 13;
+	fuzz_rng ^= fuzz_rng >> 17;
+	fuzz_rng ^= fuzz_rng << 5;
+	return fuzz_rng;
+}
+
+
+/*
+ * Random and mutated datagrams: the parsers never read outside the
+ * buffer (ASan watches: the datagram sits at the end of an exactly
+ * sized allocation) and what they accept is self-consistent.
+ */
+static void test_rtp_rtcp_parsers_survive_fuzz(void **state)
+{
+	uint8_t seed[256];
+	struct rtcpx_rb rb = { 1, 2, 3, 4, 5, 6, 7 };
+	struct rtcpx_sr sr = { 9, 1, 2, 3, 4, 5 };
+	unsigned iter, accepted_rtp = 0, accepted_rtcp = 0;
+	size_t seedlen;
+	(void)state;
+
+	/* a valid compound as the mutation seed */
+	seedlen = rtcpx_encode_sr(seed, sizeof(seed), &sr, &rb);
+	seedlen += rtcpx_encode_sdes(seed + seedlen, sizeof(seed) - seedlen,
+				     9, "fuzz@chorus");
+	seedlen += rtcpx_encode_bye(seed + seedlen, sizeof(seed) - seedlen, 9);
+
+	for (iter = 0; iter < 200000; iter++) {
+		size_t len = fuzz_next() % 200, i;
+		uint8_t *buf = malloc(len ? len : 1);
+		struct rtcpx_info info;
+		struct rtph h;
+
+		assert_non_null(buf);
+
+		if (iter & 1) {
+			/* mutate the seed: truncate, flip a few bytes */
+			len = len % (seedlen + 1);
+			memcpy(buf, seed, len);
+			for (i = 0; len && i < 1 + fuzz_next() % 4; i++)
+				buf[fuzz_next() % len] ^=
+					(uint8_t)(1u << (fuzz_next() % 8));
+		}
+		else {
+			for (i = 0; i < len; i++)
+				buf[i] = (uint8_t)fuzz_next();
+			if (len)
+				buf[0] = (uint8_t)((buf[0] & 0x3f) | 0x80);
+		}
+
+		if (!rtph_decode(&h, buf, len)) {
+			++accepted_rtp;
+			assert_true(h.hdr_len >= RTPH_HDR_SIZE);
+			assert_true(h.hdr_len + h.pay_len <= len);
+			assert_true(h.cc <= RTPH_CSRC_MAX);
+		}
+
+		if (!rtcpx_decode(&info, buf, len)) {
+			++accepted_rtcp;
+			assert_true(info.npkt >= 1);
+			if (info.has_cname)
+				assert_true(strlen(info.cname) <=
+					    RTCPX_CNAME_MAX);
+		}
+
+		free(buf);
+	}
+
+	/* both kinds of input were exercised on both paths */
+	print_message("accepted: rtp %u rtcp %u of 200000\n", accepted_rtp,
+		      accepted_rtcp);
+	assert_true(accepted_rtp > 1000);
+	assert_true(accepted_rtcp > 1000);
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -453,6 +534,7 @@ int main(void)
 		cmocka_unit_test(test_rtcp_sr_sdes_bye_roundtrip),
 		cmocka_unit_test(test_rtcp_rejects_malformed_compound),
 		cmocka_unit_test(test_rtcp_ntp_conversion),
+		cmocka_unit_test(test_rtp_rtcp_parsers_survive_fuzz),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
