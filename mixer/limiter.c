@@ -232,31 +232,11 @@ static bool plan_mix(struct mixer *mix, struct mix_plan *p)
  */
 static bool plan_own_gain(const struct mixer *mix, struct mix_plan *p)
 {
-	unsigned b;
-	size_t t;
-
-	if (p->h_ready)
-		return p->h_ok;
-
-	p->h_ready = true;
-	p->h_ok = true;
-	for (b = 0; b < mix->nblk; b++) {
-		const unsigned s = MIX_Q - 3 + p->sh[b];
-		const struct mix_ramp g = p->g[b];
-		int16_t *h = p->h + b * mix->blk;
-		int32_t hmax = 0;
-
-		/* g, gi < 2^15: the product fits int32 */
-		for (t = 0; t < mix->blk; t++) {
-			int32_t v = (mix_ramp_gain(g, t) * p->gi) >> s;
-
-			hmax = v > hmax ? v : hmax;
-			h[t] = (int16_t)v;
-		}
-		if (hmax > INT16_MAX) {
-			p->h_ok = false;
-			break;
-		}
+	if (!p->h_ready) {
+		p->h_ready = true;
+		p->h_ok = mix->k->curve16(p->h, p->g, p->sh, mix->blk,
+					  mix->nblk, p->gi, MIX_Q - 3) <=
+			INT16_MAX;
 	}
 	return p->h_ok;
 }

@@ -91,6 +91,27 @@ static void out_curve_c(int16_t *out, const int32_t *sum, const int16_t *x,
 	}
 }
 
+static int32_t curve16_c(int16_t *h, const struct mix_ramp *g,
+			 const uint8_t *sh, size_t blk, unsigned nblk,
+			 int32_t gi, unsigned q)
+{
+	int32_t hmax = 0;
+	size_t t;
+	unsigned b;
+
+	for (b = 0; b < nblk; b++) {
+		for (t = 0; t < blk; t++) {
+			/* both factors < 2^15: the product fits int32 */
+			int32_t v = (mix_ramp_gain(g[b], t) * gi) >>
+				(q + sh[b]);
+
+			hmax = v > hmax ? v : hmax;
+			h[b * blk + t] = mix_sat16(v);
+		}
+	}
+	return hmax;
+}
+
 static void sub_mulhi_c(int16_t *out, const int16_t *a, const int16_t *x,
 			const int16_t *h, size_t n)
 {
@@ -116,6 +137,7 @@ const struct mix_kernels mix_kernels_c = {
 	.peak    = peak_c,
 	.out     = out_c,
 	.out_curve = out_curve_c,
+	.curve16 = curve16_c,
 	.sub_mulhi = sub_mulhi_c,
 	.sub_sat = sub_sat_c,
 };

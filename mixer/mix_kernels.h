@@ -170,6 +170,16 @@ struct mix_kernels {
 			  const struct mix_ramp *g, const uint8_t *sh);
 
 	/**
+	 * The gain curve of out_curve() times gi, as 16-bit multipliers:
+	 * h[off + t] = sat16((gain(g[b], t) * gi) >> (q + sh[b])) for block
+	 * b at off = b * blk, 0 <= t < blk, 0 <= gi <= 32767. Returns the
+	 * largest value before saturation (0 if nblk * blk is 0).
+	 */
+	int32_t (*curve16)(int16_t *h, const struct mix_ramp *g,
+			   const uint8_t *sh, size_t blk, unsigned nblk,
+			   int32_t gi, unsigned q);
+
+	/**
 	 * out[t] = sat16(a[t] - ((x[t] * h[t]) >> 16)): remove a small own
 	 * signal from an already limited 16-bit mix (see limiter.c).
 	 */

@@ -535,6 +535,56 @@ static void FN(mix_out_curve)(int16_t *out, const int32_t *sum,
 	}
 }
 
+/* --- curve16 ---------------------------------------------------- */
+
+static int32_t FN(mix_curve16)(int16_t *h, const struct mix_ramp *g,
+			       const uint8_t *sh, size_t blk, unsigned nblk,
+			       int32_t gi, unsigned q)
+{
+	const V giv = v_set1(gi);
+	V mx = v_zero();
+	int32_t hmax = 0, a[VW] __attribute__((aligned(64)));
+	struct vramp r;
+	unsigned b;
+	int k;
+
+	for (b = 0; b < nblk; b++) {
+		const size_t off = b * blk, end = off + blk;
+		const unsigned s = q + sh[b];
+		size_t i = off, t;
+
+		vramp_init(&r, g[b]);
+		for (; i + 2 * VW <= end; i += 2 * VW) {
+			/* gain < 2^15 in the low half: madd is gain * gi */
+			V lo = v_sra(v_madd(v_srai(r.lo, MIX_Q), giv), s);
+			V hi = v_sra(v_madd(v_srai(r.hi, MIX_Q), giv), s);
+
+			r.lo = v_add(r.lo, r.inc_full);
+			r.hi = v_add(r.hi, r.inc_full);
+			mx = v_max32(mx, v_max32(lo, hi));
+			v_st(h + i, v_pack(lo, hi));
+		}
+		if (i + VW <= end) {
+			V lo = v_sra(v_madd(v_srai(r.lo, MIX_Q), giv), s);
+
+			mx = v_max32(mx, lo);
+			v_st_half(h + i, lo);
+			i += VW;
+		}
+		for (t = i; t < end; t++) {
+			int32_t v = (mix_ramp_gain(g[b], t - off) * gi) >> s;
+
+			hmax = v > hmax ? v : hmax;
+			h[t] = mix_sat16(v);
+		}
+	}
+
+	v_st(a, mx);
+	for (k = 0; k < VW; k++)
+		hmax = a[k] > hmax ? a[k] : hmax;
+	return hmax;
+}
+
 /* --- sub_mulhi: 16-bit lanes throughout ------------------------- */
 
 static void FN(mix_sub_mulhi)(int16_t *out, const int16_t *a,
@@ -588,6 +638,7 @@ const struct mix_kernels MIX_CAT(mix_kernels, MIX_SFX) = {
 	.peak    = FN(mix_peak),
 	.out     = FN(mix_out),
 	.out_curve = FN(mix_out_curve),
+	.curve16 = FN(mix_curve16),
 	.sub_mulhi = FN(mix_sub_mulhi),
 	.sub_sat = FN(mix_sub_sat),
 };

@@ -294,6 +294,20 @@ static void test_bitexact_curve(void **state)
 		fill16(xa, n, it % 5 ? P_RANDOM : P_ALTERNATE);
 		fill32(sa, n, P_RANDOM, 16 + (int)(rnd() % 12));
 		for (k = 0; k < nothers; k++) {
+			const int32_t hg = (int32_t)(rnd() % 32768);
+			int32_t mr, mk;
+
+			/* curve16: the same ramps as 16-bit own gains */
+			memset(orf, 0x55, sizeof(orf));
+			memset(ok_, 0x55, sizeof(ok_));
+			mr = c->curve16(orf, gcurve, sh, blk, nblk, hg,
+					MIX_Q - 3);
+			mk = others[k]->curve16(ok_, gcurve, sh, blk, nblk, hg,
+						MIX_Q - 3);
+			if (mr != mk || memcmp(orf, ok_, sizeof(orf)))
+				fail_msg("%s curve16 blk=%zu nblk=%u gi=%d",
+					 other_names[k], blk, nblk, hg);
+
 			memset(orf, 0x55, sizeof(orf));
 			memset(ok_, 0x55, sizeof(ok_));
 			c->out_curve(orf, sa, withx ? xa : NULL, blk, nblk, gi,
@@ -323,6 +337,14 @@ static void test_bitexact_curve(void **state)
 				     mix_ramp_const(MIX_ONE), gcurve, sh);
 		assert_memory_equal(orf, ok_, 16 * sizeof(orf[0]));
 	}
+
+	/* curve16 of those ramps at gi = 1.0, q = 10: block 0 gain 1.0
+	 * -> 2^13 * 2^13 >> 10 = 65536 (the maximum) saturates; block 1
+	 * (shift 2) at 9/8 -> 9216 * 8192 >> 12 = 18432. */
+	assert_int_equal(c->curve16(orf, gcurve, sh, 8, 2, MIX_ONE, MIX_Q - 3),
+			 (MIX_ONE * MIX_ONE) >> (MIX_Q - 3));
+	assert_int_equal(orf[0], INT16_MAX);
+	assert_int_equal(orf[8], 18432);
 }
 
 /* acc2: two frames in one pass equal two acc() calls, on every ISA. */
