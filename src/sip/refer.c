@@ -830,13 +830,12 @@ void refer_leg_gone(struct focus *f, const struct leg *leg)
 
 		if (j->action == REFER_BYE)
 			job_notify(j, 200, "OK");
+		else if (j->action == REFER_DIAL)
+			/* hung up by us (kick, shutdown) before it answered;
+			   a peer's answer or error was reported already */
+			job_notify(j, 487, "Request Terminated");
 
-		/* a dialed leg that never answered was reported by its
-		   close handler; nothing refers to the job any more */
-		if (j->done)
-			mem_deref(j);
-		else
-			j->leg_id = 0;
+		mem_deref(j);
 	}
 }
 

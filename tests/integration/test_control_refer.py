@@ -300,6 +300,36 @@ def t_move(st, d):
     expect_status(r, 200, "INFO in the moved dialog")
 
 
+def outbound_proxy(run):
+    """outbound_proxy set: the dial-out INVITE goes to the proxy with a
+    Route header and the target as Request-URI; the proxy's 404 comes
+    back as the final sipfrag."""
+    proxy = ct.SipUA(("127.0.0.1", 9), "udp", "proxy")
+    d2 = ct.Daemon(run.tmp.path, rooms_extra=ROOMS, name="chorusd-proxy",
+                   conf={"outbound_proxy": "sip:%s:%d" % proxy.laddr})
+    mod = None
+    try:
+        d2.start()
+        mod = cx.Participant(d2, "mod", FM)
+        mod.join(ROOM, stream=False)
+        r = mod.request("REFER", headers=["Refer-To: <sip:zed@192.0.2.1:5060>"])
+        expect_status(r, 202, "REFER via the outbound proxy")
+        inv = proxy.wait_request("INVITE", 6, answer=False)
+        check(inv is not None, "no INVITE at the outbound proxy")
+        check(inv.ruri == "sip:zed@192.0.2.1:5060", "Request-URI %r" % inv.ruri)
+        route = inv.get("route") or ""
+        check("%s:%d" % proxy.laddr in route and ";lr" in route, "Route %r" % route)
+        proxy.send_raw(proxy.response_to(inv, 404, "Not Found"), dst=inv.src)
+        ns = refer_notifies(mod.ua, mod.call.call_id, 2)
+        check_sipfrag(ns, 404, "dial-out through the proxy")
+    finally:
+        if mod:
+            mod.close()
+        proxy.close()
+        for p in d2.stop():
+            run.fail("daemon-proxy", p)
+
+
 def main():
     run = ct.Runner("control_refer")
     d = ct.Daemon(run.tmp.path, rooms_extra=ROOMS, conf={"log_level": "debug"})
@@ -316,6 +346,7 @@ def main():
                              ("out_of_dialog", t_out_of_dialog),
                              ("move", t_move)):
                 run.sub(name, fn, st, d)
+        run.sub("outbound_proxy", outbound_proxy, run)
         failed = bool(run.failures)
     finally:
         for p in ("mod", "bob", "frank", "carol"):
