@@ -10,6 +10,10 @@
 - caps: max_dialogs_per_source and max_legs_total give 503 with
   Retry-After; a freed dialog makes room again; other sources are not
   affected by one source's cap.
+- overload: with one media worker and overload_permille 1 (0.1 % of the
+  frame budget), a room of four talking legs keeps that worker above the
+  line: a fifth INVITE gets 503 with Retry-After naming the overloaded
+  worker, and the four go on hearing each other.
 
 Loopback only: 127.0.0.0/8 addresses other than 127.0.0.1 need no setup
 on Linux.
@@ -29,6 +33,13 @@ FLOOD_RATE = 1000          # INVITEs per second
 FLOOD_S = 5.0
 FLOOD_MAX = 5000           # hard bound on datagrams
 PIKE_RATE, PIKE_BURST, PIKE_BAN = 100, 200, 60
+
+
+def cpu_s(pid):
+    """User + system CPU seconds of a process so far (Linux /proc)."""
+    with open("/proc/%d/stat" % pid) as fh:
+        f = fh.read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / float(os.sysconf("SC_CLK_TCK"))
 
 
 def ua_at(server, ip, user):
@@ -152,6 +163,7 @@ def test_flood(r):
     b = Party(d, "127.0.0.3", "bob", 1100.0)
     try:
         fl = Flooder(d)
+        cpu0 = cpu_s(d.proc.pid)
         fl.start()
         time.sleep(1.5)            # the ban is in place by now
         check(fl.is_alive(), "the flood ended early")
@@ -166,6 +178,10 @@ def test_flood(r):
         t_meas = time.monotonic() + 1.0
         fl.join(FLOOD_S + 5)
         check(not fl.is_alive(), "flooder did not finish")
+        cpu = cpu_s(d.proc.pid) - cpu0
+        ct.log("chorusd used %.2f s of CPU during the %.1f s flood (%.0f%% of one core, "
+               "media of the two callers included)" % (cpu, fl.elapsed,
+                                                       100.0 * cpu / fl.elapsed))
         ct.log("flood: %d INVITEs in %.2f s from 127.0.0.1; %d got an answer %s; "
                "last first-answer at %.2f s" % (
                    fl.sent, fl.elapsed, len(fl.answered), sorted(fl.codes.items()),
@@ -270,10 +286,54 @@ def test_caps(r):
             p.close()
 
 
+def test_overload(r):
+    d = ct.Daemon(r.tmp.path, name="chorusd-load", conf={
+        "media_workers": "1", "overload_permille": "1", "pike_rate": "100",
+        "max_dialogs_per_source": "0", "max_legs_total": "0"})
+    d.start()
+    r.cleanups.append(lambda: stop_checked(r, d))
+    ps = [Party(d, "127.0.0.%d" % (10 + i), "load%d" % i, f)
+          for i, f in enumerate((500.0, 800.0, 1100.0, 1400.0))]
+    late = Party(d, "127.0.0.20", "late", 1700.0)
+    try:
+        for p in ps:
+            f = p.join(room="3600")
+            check(f is not None and f.status == 200, "%s: %s" % (p.name, f and f.first))
+            p.stream()
+        time.sleep(2.5)           # the worker publishes its load once a second
+        f = late.join(room="3600")
+        check(f is not None and f.status == 503, "INVITE to an overloaded worker: %s "
+              "(want 503)" % (f and f.first))
+        check(f.get("retry-after"), "503 without Retry-After")
+        lines = [l for l in d.log_text().splitlines() if "overloaded" in l]
+        ct.log("overload: %s; %s" % (f.first, lines[-1] if lines else "no log line"))
+        check(lines, "the overload 503 is not logged")
+        t0 = time.monotonic()
+        time.sleep(2.0)
+        t1 = time.monotonic()
+        for p in ps:
+            n, x = p.heard(t0, t1)
+            others = [q for q in ps if q is not p]
+            lv = [ct.tone_level_db(x, 8000, q.freq) for q in others]
+            check(n >= 0.8 * 50 * (t1 - t0) and min(lv) > -30,
+                  "%s after the 503: %d packets, others at %s dBFS" % (
+                      p.name, n, ["%.1f" % v for v in lv]))
+        for p in ps:
+            p.peer.stop_stream()
+            p.call.bye()
+    except ct.TestFailure:
+        d.dump_log(40)
+        raise
+    finally:
+        for p in ps + [late]:
+            p.close()
+
+
 def main():
     r = ct.Runner("flood")
     r.sub("flood", test_flood, r)
     r.sub("caps", test_caps, r)
+    r.sub("overload", test_overload, r)
     return r.finish()
 
 
