@@ -61,6 +61,20 @@ static uint32_t own_bound(uint32_t xpeak, struct mix_ramp gi, size_t n)
 			  MIX_Q);
 }
 
+/* v / blk (C division, toward zero) with the divisor known to the
+ * compiler: a multiply instead of a 20-40 cycle idiv per block. */
+static int32_t div_blk(int32_t v, size_t blk)
+{
+	switch (blk) {
+	case 8:  return v / 8;
+	case 16: return v / 16;
+	case 24: return v / 24;
+	case 32: return v / 32;
+	case 48: return v / 48;
+	default: return v / (int32_t)blk;
+	}
+}
+
 static int32_t q13_floor(const struct mixer *mix, float g, unsigned sh)
 {
 	float v = g * mix->qscale[sh];
@@ -154,15 +168,20 @@ static void plan_compute(const struct mixer *mix, struct mix_plan *p,
 	for (b = 0; b < nb; b++) {
 		unsigned bl = bitlen(pk[b]);
 		unsigned sh = bl > 15 ? bl - 15 : 0;
-		float gmb = gm0 + (gm1 - gm0) * (float)b / (float)nb;
-		float gme = gm0 + (gm1 - gm0) * (float)(b + 1) / (float)nb;
+		/* a constant gain (nearly always) needs no division; the
+		 * general expression gives the same float then */
+		float gmb = gm0 == gm1 ? gm0 :
+			gm0 + (gm1 - gm0) * (float)b / (float)nb;
+		float gme = gm0 == gm1 ? gm0 :
+			gm0 + (gm1 - gm0) * (float)(b + 1) / (float)nb;
 		int32_t q0 = q13_floor(mix, gp[b] * gmb, sh);
 		int32_t q1 = q13_floor(mix, gp[b + 1] * gme, sh);
 
 		/* mix_ramp_make() in 32 bits: |q1 - q0| << 13 < 2^28 */
 		p->sh[b] = (uint8_t)sh;
 		p->g[b].base = q0 * MIX_ONE;
-		p->g[b].step = (q1 - q0) * MIX_ONE / (int32_t)mix->blk;
+		p->g[b].step = q0 == q1 ? 0 :
+			div_blk((q1 - q0) * MIX_ONE, mix->blk);
 	}
 }
 

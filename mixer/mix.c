@@ -390,10 +390,12 @@ static void accumulate(struct mixer *mix)
 
 		if (!gi0 && !gi1) {
 			leg->energy = mix->k->energy(x, n, &leg->xpeak);
+			mix_vad_update(mix, leg);
 		}
 		else if (gi0 != gi1) {
 			leg->energy = mix->k->acc(mix->sum, x, n,
 				mix_ramp_make(gi0, gi1, n), &leg->xpeak);
+			mix_vad_update(mix, leg);
 		}
 		else if (!pend) {
 			pend = leg;
@@ -410,14 +412,18 @@ static void accumulate(struct mixer *mix)
 			pend->xpeak = pk[0];
 			leg->energy = e[1];
 			leg->xpeak = pk[1];
+			mix_vad_update(mix, pend);
+			mix_vad_update(mix, leg);
 			pend = NULL;
 		}
 	}
 
-	if (pend)
+	if (pend) {
 		pend->energy = mix->k->acc(mix->sum, px, n,
 					   mix_ramp_const(pend->gi0),
 					   &pend->xpeak);
+		mix_vad_update(mix, pend);
+	}
 }
 
 static void sum_peaks(struct mixer *mix)
@@ -505,19 +511,11 @@ static void render_outputs(struct mixer *mix)
 
 void mix_tick(struct mixer *mix)
 {
-	unsigned i;
-
 	if (!mix)
 		return;
 
 	accumulate(mix);
 	sum_peaks(mix);
-
-	/* Its own pass: its branches would stall the streaming loop. */
-	for (i = 0; i < mix->count; i++) {
-		leg_prefetch(mix, i);
-		mix_vad_update(mix, &mix->legs[mix->ids[i]]);
-	}
 
 	render_outputs(mix);
 
