@@ -111,11 +111,27 @@ static bool request_handler(const struct sip_msg *msg, void *arg)
 }
 
 
+static uint32_t src_prune(struct guard *g, struct src_ent *e);
+
+
+static bool prune_apply(struct le *le, void *arg)
+{
+	(void)src_prune(arg, le->data);
+
+	return false;
+}
+
+
+/* Housekeeping: pike entries that carry no information, and sources
+   whose dialogs are all gone (else they stay until the source calls
+   again). */
 static void gc_handler(void *arg)
 {
 	struct guard *g = arg;
 
-	pike_gc(g->pike, g->now(), GUARD_GC_MAX);
+	if (g->pike)
+		pike_gc(g->pike, g->now(), GUARD_GC_MAX);
+	(void)hash_apply(g->srcs, prune_apply, g);
 	tmr_start(&g->tmr_gc, GUARD_GC_MS, gc_handler, g);
 }
 
@@ -363,9 +379,9 @@ int guard_alloc(struct guard **gp, const struct cfg *cfg, struct sip *sip,
 		err = pike_alloc(&g->pike, &pc);
 		if (err)
 			goto out;
-
-		tmr_start(&g->tmr_gc, GUARD_GC_MS, gc_handler, g);
 	}
+
+	tmr_start(&g->tmr_gc, GUARD_GC_MS, gc_handler, g);
 
 	err = sip_listen(&g->lsnr, sip, true, request_handler, g);
 	if (err)
