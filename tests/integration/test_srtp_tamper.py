@@ -14,6 +14,10 @@ docs/SECURITY.md). Real baresip SRTP clients are in test_srtp.py.
   as wrong_source: the latched-source check drops it before libsrtp).
 - rekey: a re-INVITE with a new key: chorusd answers with a new key of
   its own and the audio goes on under the new keys (both directions).
+- plain RTP: the same forgery against a plain RTP/AVP call (optional
+  room): not heard, counted as wrong_source.
+- baresip: three baresip clients with srtp-mand and PCMA (the codec
+  test_srtp.py and test_tls.py do not use) hear each other.
 """
 import base64
 import hashlib
@@ -424,6 +428,63 @@ def test_policy(r, d):
           "RTP/AVP with a=crypto in the mandatory room: %s" % (f and f.first))
 
 
+def test_forged_plain(r, d):
+    """Plain RTP legs: a forger on another port is not heard."""
+    uas, peers, calls = [], [], []
+    forger = ct.RtpPeer()
+    try:
+        for name, freq in (("carol", 600.0), ("dave", 900.0)):
+            ua = ct.SipUA(d.addr, "udp", name)
+            peer = ct.RtpPeer()
+            uas.append(ua)
+            peers.append(peer)
+            c = ua.invite(ROOM_OPT, ct.make_sdp(peer.port, [0], ptime=20))
+            check(c.final is not None and c.final.status == 200, "%s: %s"
+                  % (name, c.final and c.final.first))
+            calls.append(c)
+            a = ct.Sdp(c.final.body)
+            peer.dst = (a.conn, a.port)
+            peer.start_stream(peer.dst, 0, "PCMU", freq)
+        time.sleep(1.5)
+        tf = time.monotonic()
+        forger.stream(peers[0].dst, 0, "PCMU", 1.5, freq=1500.0, amp=0.5, collect=False)
+        tg = time.monotonic()
+        pk = peers[1].received_between(tf, tg, pt=0)
+        x = ct.g711_decode(b"".join(p["payload"] for p in pk), "PCMU").astype(float) / 32768.0
+        forged, carol = ct.tone_level_db(x, 8000, 1500.0), ct.tone_level_db(x, 8000, 600.0)
+        ct.log("dave during the forgery: %d packets, 1500 Hz (forged) %.1f dB, 600 Hz "
+               "(carol) %.1f dB" % (len(pk), forged, carol))
+        check(forged < -50, "dave hears the forged plain RTP (%.1f dB)" % forged)
+        check(carol > -25, "dave lost carol during the forgery (%.1f dB)" % carol)
+        time.sleep(1.2)
+        for p in peers:
+            p.stop_stream()
+        for c in calls:
+            c.bye()
+        time.sleep(0.3)
+        log = d.log_text()
+        leg = re.findall(r"leg (\d+): sip:carol@\S+ joined", log)
+        st = re.findall(r"leg %s: media stats: .*srtp_fail (\d+) wrong_source (\d+)"
+                        % (leg[-1] if leg else "x"), log)
+        ct.log("carol's leg (srtp_fail, wrong_source): %s" % st)
+        check(st and int(st[-1][1]) >= 70, "carol's leg did not count the forged packets: %s"
+              % st)
+    finally:
+        for p in peers:
+            if hasattr(p, "_thread"):
+                p.stop_stream()
+            p.close()
+        for ua in uas:
+            ua.close()
+        forger.close()
+
+
+def test_baresip_pcma(r, d):
+    import test_mix_audio as mix
+    mix.run_room(r, d, "srtp-pcma", ["PCMA"] * 3, room=ROOM_MAND,
+                 acct=[";mediaenc=srtp-mand"] * 3, extra_config="module\t\t\tsrtp.so")
+
+
 def main():
     r = ct.Runner("srtp_tamper")
     d = ct.Daemon(r.tmp.path, conf={"srtp": "optional"}, rooms_extra=ROOMS)
@@ -435,7 +496,9 @@ def main():
         d.dump_log()
         return r.finish()
     tests = [("policy", test_policy, ()),
-             ("tamper, forged RTP, rekey", test_tamper_and_rekey, ())]
+             ("tamper, forged RTP, rekey", test_tamper_and_rekey, ()),
+             ("forged plain RTP", test_forged_plain, ()),
+             ("baresip srtp-mand PCMA", test_baresip_pcma, ())]
     for name, fn, args in tests:
         if not d.alive():
             r.fail(name, "chorusd is not running")
