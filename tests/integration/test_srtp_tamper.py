@@ -428,6 +428,36 @@ def test_policy(r, d):
           "RTP/AVP with a=crypto in the mandatory room: %s" % (f and f.first))
 
 
+def test_late_offer(r, d):
+    """INVITE without SDP to the mandatory room: chorusd offers with
+    a=crypto; an answer with our tag and a key -> SRTP leg; an answer
+    without a=crypto -> the call is ended."""
+    for with_crypto in (True, False):
+        with ct.SipUA(d.addr, "udp", "late%d" % with_crypto) as ua:
+            c = ua.invite(ROOM_MAND, None)
+            f = c.final
+            check(f is not None and f.status == 200, "late-offer INVITE: %s" % (f and f.first))
+            cr = answer_crypto(f.body.decode())
+            check(cr is not None and cr[1] == "AES_CM_128_HMAC_SHA1_80" and len(cr[2]) == 30,
+                  "chorusd's own offer has no usable a=crypto:\n%s" % f.body.decode())
+            port = ct.free_port(2, tcp=False)
+            extra = [crypto_line(cr[0], os.urandom(30))] if with_crypto else []
+            c.ack_2xx(ct.make_sdp(port, [0], extra=extra))
+            if with_crypto:
+                time.sleep(0.3)
+                lines = [l for l in d.log_text().splitlines()
+                         if "media PCMU" in l and "SRTP AES_CM_128_HMAC_SHA1_80" in l]
+                check(lines and str(port) in lines[-1],
+                      "no SRTP media line for the late-offer leg: %s" % lines[-1:])
+                rb = c.bye()
+                check(rb is not None and rb.status == 200, "BYE: %s" % (rb and rb.first))
+            else:
+                bye = ua.wait_request("BYE", 5, call_id=c.call_id)
+                check(bye is not None, "an answer without a=crypto in a mandatory room did "
+                      "not end the call")
+                ct.log("answer without a=crypto -> %s (%s)" % (bye.first, bye.get("reason")))
+
+
 def test_forged_plain(r, d):
     """Plain RTP legs: a forger on another port is not heard."""
     uas, peers, calls = [], [], []
@@ -497,6 +527,7 @@ def main():
         return r.finish()
     tests = [("policy", test_policy, ()),
              ("tamper, forged RTP, rekey", test_tamper_and_rekey, ()),
+             ("late offer with a=crypto", test_late_offer, ()),
              ("forged plain RTP", test_forged_plain, ()),
              ("baresip srtp-mand PCMA", test_baresip_pcma, ())]
     for name, fn, args in tests:
