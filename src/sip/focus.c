@@ -718,6 +718,10 @@ static void observer(struct leg *leg, enum registry_leg_ev ev, void *arg)
 	case REGISTRY_LEG_LEFT:
 		if (control_admitted(f->ctl, leg))
 			dirty_add(f, number, leg, true);
+		/* leaving the call (not moving): end its in-dialog
+		   subscriptions while the dialog still exists */
+		if (leg_state(leg) != LEG_ESTABLISHED)
+			terminate_dialog_subs(f, leg_id(leg));
 		break;
 
 	case REGISTRY_LEG_FREE:

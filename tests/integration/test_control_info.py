@@ -278,6 +278,16 @@ def t_kick_and_leave(st, d):
     expect_status(r, 200, "mod kicks carol")
     bye = st.carol.ua.wait_request("BYE", 5)
     check(bye is not None, "kicked carol got no BYE")
+    if hasattr(st, "carol_sub"):
+        # her in-dialog roster subscription ended with her call
+        end = time.monotonic() + 3
+        term = None
+        while term is None and time.monotonic() < end:
+            n = st.carol.ua.wait_request("NOTIFY", end - time.monotonic(),
+                                         call_id=st.carol.call.call_id)
+            if n is not None and "terminated" in (n.get("subscription-state") or ""):
+                term = n
+        check(term is not None, "carol's in-dialog subscription not terminated")
     st.carol.streaming and st.carol.peer.stop_stream()
     st.carol.streaming = False
     st.sub.notify_until(lambda v: v.user("sip:carol@") is None, what="carol deleted")
