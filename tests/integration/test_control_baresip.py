@@ -1,4 +1,6 @@
-"""A real client moves itself between rooms: baresip 1.0's "transfer"
+"""A real client uses the keypad and moves itself between rooms. First
+baresip's ctrl_tcp "sndcode *6" (RFC 4733 telephone-event) mutes and
+unmutes it (room 7000's roster). Then baresip 1.0's "transfer"
 (ctrl_tcp) sends REFER inside its call's dialog (sipevent_drefer,
 Refer-To: the URI given). chorus takes a Refer-To that names another of
 its rooms as "move me": the leg changes rooms in the same dialog and the
@@ -56,6 +58,15 @@ def main():
         check(b.wait_event("CALL_ESTABLISHED", 10) is not None, "baresip call not established")
         s1.notify_until(lambda v: len(v.users) == 1, what="baresip in 7000")
         time.sleep(1.0)
+
+        # its keypad (ctrl_tcp sndcode: RFC 4733 telephone-event) mutes it
+        r = b.command("sndcode", "*6")
+        check(r.get("ok"), "baresip sndcode failed: %s" % r)
+        s1.notify_until(lambda v: v.user("sip:B@") and v.user("sip:B@")["muted"] == "true",
+                        timeout=6, what="baresip muted by its own *6")
+        r = b.command("sndcode", "*6")
+        s1.notify_until(lambda v: v.user("sip:B@") and v.user("sip:B@")["muted"] == "false",
+                        timeout=6, what="baresip unmuted by *6 again")
 
         n0 = len(b.events)
         t_move = time.monotonic()
