@@ -160,6 +160,9 @@ static void user_fill(const struct focus *f, struct roster_user *u,
 		neg ? roster_dir(neg->dir) : ROSTER_DIR_SENDRECV;
 	u->muted = st.muted;
 	u->deaf = st.deaf;
+	u->has_gain = true;
+	u->gain_in_db = st.gain_in;
+	u->gain_out_db = st.gain_out;
 }
 
 

@@ -220,11 +220,16 @@ static int media_encode(struct mbuf *mb, const struct roster_user *u)
 		err |= mbuf_printf(mb, "     <src-id>%u</src-id>\n", u->ssrc);
 	err |= mbuf_printf(mb, "     <status>%s</status>\n"
 			   "     <chorus:muted>%s</chorus:muted>\n"
-			   "     <chorus:deaf>%s</chorus:deaf>\n"
-			   "    </media>\n",
+			   "     <chorus:deaf>%s</chorus:deaf>\n",
 			   roster_dir_name(effective_dir(u)),
 			   u->muted ? "true" : "false",
 			   u->deaf ? "true" : "false");
+	if (u->has_gain)
+		err |= mbuf_printf(mb,
+				   "     <chorus:gain-in>%d</chorus:gain-in>\n"
+				   "     <chorus:gain-out>%d</chorus:gain-out>\n",
+				   u->gain_in_db, u->gain_out_db);
+	err |= mbuf_printf(mb, "    </media>\n");
 
 	return err;
 }

@@ -107,6 +107,9 @@ struct roster_user {
 	enum roster_dir dir;
 	bool muted;                /**< focus does not mix this participant */
 	bool deaf;                 /**< focus sends this participant silence */
+	/** (added) keypad/INFO gains in dB as <chorus:gain-in>/<gain-out> */
+	bool has_gain;
+	int gain_in_db, gain_out_db;
 	const char *call_id;       /**< <call-info><sip> when all three set */
 	const char *from_tag;
 	const char *to_tag;

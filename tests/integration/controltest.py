@@ -58,6 +58,8 @@ class Roster:
             d["media_status"] = m.findtext("ci:status", None, NS) if m is not None else None
             d["muted"] = (m.findtext("ch:muted", None, NS) if m is not None else None)
             d["deaf"] = (m.findtext("ch:deaf", None, NS) if m is not None else None)
+            d["gain_in"] = (m.findtext("ch:gain-in", None, NS) if m is not None else None)
+            d["gain_out"] = (m.findtext("ch:gain-out", None, NS) if m is not None else None)
             self.users[ent] = d
         cs = self.root.find("ci:conference-state", NS)
         self.user_count = int(cs.findtext("ci:user-count", "-1", NS)) if cs is not None else None

@@ -123,6 +123,8 @@ def t_bad_requests(st, d):
     expect_status(r, 400, "gain out of range")
     r = st.bob.info_json({"cmd": "gain", "target": "self", "in_db": -6, "out_db": 3})
     expect_status(r, 200, "gain in range")
+    st.sub.notify_until(lambda v: v.user("sip:bob@")["gain_in"] == "-6" and
+                        v.user("sip:bob@")["gain_out"] == "3", what="bob's gains in the roster")
     r = st.mod.info_json({"cmd": "mute", "target": "sip:nobody@127.0.0.1"})
     expect_status(r, 404, "unknown URI target")
     r = st.mod.info_json({"cmd": "mute", "target": 999999})
