@@ -228,12 +228,60 @@ static void test_caps_registry(void **state)
 }
 
 
+/* The admission keys of chorus.conf: parsed, scaled, range-checked. */
+static void test_cfg_keys(void **state)
+{
+	char dir[] = "/tmp/chorus-test-guardcfg-XXXXXX";
+	struct cfg *cfg = NULL;
+	(void)state;
+
+	log_set_level(LOG_LVL_ERROR);
+	assert_non_null(mkdtemp(dir));
+	write_file(dir, "rooms.conf", "");
+
+	/* defaults */
+	write_file(dir, "chorus.conf", "");
+	assert_int_equal(cfg_load(&cfg, dir), 0);
+	assert_int_equal(cfg->pike_rate, 100);
+	assert_int_equal(cfg->pike_burst, 200);
+	assert_int_equal(cfg->pike_ban_ms, 60000);
+	assert_int_equal(cfg->overload_permille, 800);
+	assert_int_equal(cfg->retry_after_s, 10);
+	cfg = mem_deref(cfg);
+
+	write_file(dir, "chorus.conf", "pike_rate 5\npike_burst 7\n"
+		   "pike_ban_s 3\noverload_permille 0\nmax_legs_total 0\n");
+	assert_int_equal(cfg_load(&cfg, dir), 0);
+	assert_int_equal(cfg->pike_rate, 5);
+	assert_int_equal(cfg->pike_burst, 7);
+	assert_int_equal(cfg->pike_ban_ms, 3000);
+	assert_int_equal(cfg->overload_permille, 0);
+	assert_int_equal(cfg->max_legs_total, 0);
+	cfg = mem_deref(cfg);
+
+	static const char *bad[] = {
+		"pike_burst 0\n", "pike_ban_s 0\n", "overload_permille 1001\n",
+		"retry_after 0\n", "pike_rate -1\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		write_file(dir, "chorus.conf", bad[i]);
+		assert_int_not_equal(cfg_load(&cfg, dir), 0);
+		assert_null(cfg);
+	}
+
+	rm_file(dir, "chorus.conf");
+	rm_file(dir, "rooms.conf");
+	rmdir(dir);
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_overload),
 		cmocka_unit_test(test_source_count_without_registry),
 		cmocka_unit_test(test_caps_registry),
+		cmocka_unit_test(test_cfg_keys),
 	};
 	int r;
 
