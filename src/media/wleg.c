@@ -151,6 +151,12 @@ int wleg_alloc(struct wleg **legp, const struct media_cfg *cfg,
 	leg->pub = pub;
 	leg->fd_rtp = ms->fd_rtp;
 	leg->fd_rtcp = ms->fd_rtcp;
+
+	/* rtcp-mux was agreed although a pair was bound (an offer with
+	 * fallback): RTCP shares the RTP socket, the other one is unused
+	 * (the leg's "fd_rtcp < 0" means mux everywhere) */
+	if (prm->rtcp_mux)
+		close_fd(&leg->fd_rtcp);
 	leg->prm = *prm;
 	leg->prm.cname[sizeof(leg->prm.cname) - 1] = '\0';
 	/* keys live in libsrtp only (see wleg_set_srtp) */
