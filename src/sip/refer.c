@@ -472,7 +472,8 @@ static int dial(struct focus *f, struct room *room, const struct target *t,
 	}
 
 	err = sipsess_connect(&call->sess, env->sock, t->dial,
-			      rc->name[0] ? rc->name : NULL, from,
+			      rc->name[0] && !strpbrk(rc->name, "\"\\\r\n") ?
+			      rc->name : NULL, from,
 			      call->number,
 			      str_isset(env->cfg->outbound_proxy) ? routev :
 			      NULL,

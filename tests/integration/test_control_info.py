@@ -201,6 +201,17 @@ def t_rtp_dtmf(st, d):
     st.sub.notify_until(lambda v: v.user("sip:bob@")["muted"] == "false" and
                         v.user("sip:carol@")["muted"] == "false", timeout=6,
                         what="*8 again unmutes them")
+    # *0: the spoken menu replaces what carol hears for a while
+    st.carol.rtp_dtmf("*0")
+    t0 = time.monotonic()
+    time.sleep(2.0)
+    pk = st.carol.peer.received_between(t0, t0 + 2.0, pt=0)
+    x = ct.g711_decode(b"".join(q["payload"] for q in pk), "PCMU").astype(float) / 32768.0
+    lb = ct.tone_level_db(x, 8000, FB)
+    ct.log("carol during the *0 menu prompt: rms %.1f dB, bob's tone %.1f dB"
+           % (ct.rms_db(x), lb))
+    check(ct.rms_db(x) > -40.0, "no menu prompt after *0 (rms %.1f dB)" % ct.rms_db(x))
+    check(lb < -25.0, "carol still hears the mix during the menu prompt (%.1f dB)" % lb)
 
 
 def t_lock(st, d):
