@@ -110,9 +110,10 @@ static void plan_compute(const struct mixer *mix, struct mix_plan *p,
 	const float gm0 = (float)p->go0 / MIX_ONE, gm1 = (float)p->go1 / MIX_ONE;
 	const float gmhi = gm0 > gm1 ? gm0 : gm1;
 	float *gp = mix->gp;
-	const float rel = mix->rel;
-	float growth = 1.0f, lmin = 1.0f, prev;
-	unsigned b;
+	const float keep = 1.0f - mix->rel;
+	float growth = 1.0f, lmin = 1.0f, u;
+	unsigned b, sh_prev = 0;
+	int32_t q1_prev = 0;
 
 	p->limited = false;
 	p->a_ready = p->h_ready = false;
@@ -136,28 +137,31 @@ static void plan_compute(const struct mixer *mix, struct mix_plan *p,
 	/* Plan the limiter factor at each block boundary. One division per
 	 * boundary: the smaller of thr / need over the two adjacent blocks
 	 * is thr / (the larger need), exactly, as float rounding is
-	 * monotonic. */
-	/* locals: a store to gp[] could alias mix->rel, and the carried
-	 * factor would make a round trip through memory */
-	prev = p->lim0;
+	 * monotonic. The loop carries the reduction u = 1 - factor, so the
+	 * release is one multiply (u *= 1 - rel) on the loop-carried chain;
+	 * locals, as a store to gp[] could alias mix->rel. */
+	u = 1.0f - p->lim0;
 	for (b = 0; b <= nb; b++) {
 		float gmk = gm0 == gm1 ? gm0 :
 			gm0 + (gm1 - gm0) * (float)b / (float)nb;
-		float l = b ? prev + (1.0f - prev) * rel : prev;
-		float need = 0.0f, n2, req;
+		float need = 0.0f, n2, ureq, l;
 
-		if (b > 0)
+		if (b > 0) {
+			u *= keep;
 			need = (float)pk[b - 1] * gmk;
+		}
+		/* fully released below 1/4096: exactly 1 again */
+		u = u < 1.0f / 4096 ? 0.0f : u;
 		n2 = (float)pk[b < nb ? b : nb - 1] * gmk *
 			(b < nb ? 1.0f : growth);
 		need = n2 > need ? n2 : need;
-		/* thr / thr = 1 >= l: no reduction (branch-free: the data
+		/* thr / thr = 1: no reduction (branch-free: the data
 		 * decides, so branches would mispredict) */
-		req = thr / (need > thr ? need : thr);
-		l = l > 1.0f - 1.0f / 4096 ? 1.0f : l;
-		prev = req < l ? req : l;
-		gp[b] = prev;
-		lmin = prev < lmin ? prev : lmin;
+		ureq = 1.0f - thr / (need > thr ? need : thr);
+		u = ureq > u ? ureq : u;
+		l = 1.0f - u;
+		gp[b] = l;
+		lmin = l < lmin ? l : lmin;
 	}
 	p->limited = lmin < 1.0f;
 	p->lim1 = gp[nb];
@@ -174,8 +178,13 @@ static void plan_compute(const struct mixer *mix, struct mix_plan *p,
 			gm0 + (gm1 - gm0) * (float)b / (float)nb;
 		float gme = gm0 == gm1 ? gm0 :
 			gm0 + (gm1 - gm0) * (float)(b + 1) / (float)nb;
-		int32_t q0 = q13_floor(mix, gp[b] * gmb, sh);
+		/* the previous block's end point, if its shift was ours */
+		int32_t q0 = b && sh == sh_prev ? q1_prev :
+			q13_floor(mix, gp[b] * gmb, sh);
 		int32_t q1 = q13_floor(mix, gp[b + 1] * gme, sh);
+
+		sh_prev = sh;
+		q1_prev = q1;
 
 		/* mix_ramp_make() in 32 bits: |q1 - q0| << 13 < 2^28 */
 		p->sh[b] = (uint8_t)sh;
