@@ -14,6 +14,9 @@ docs/SECURITY.md). Real baresip SRTP clients are in test_srtp.py.
   as wrong_source: the latched-source check drops it before libsrtp).
 - rekey: a re-INVITE with a new key: chorusd answers with a new key of
   its own and the audio goes on under the new keys (both directions).
+- timeout: an SRTP leg that sends only tampered packets is silent for
+  rtp_timeout (3 s in that daemon): chorusd sends BYE (garbage does not
+  keep a leg alive).
 - plain RTP: the same forgery against a plain RTP/AVP call (optional
   room): not heard, counted as wrong_source.
 - baresip: three baresip clients with srtp-mand and PCMA (the codec
@@ -458,6 +461,33 @@ def test_late_offer(r, d):
                 ct.log("answer without a=crypto -> %s (%s)" % (bye.first, bye.get("reason")))
 
 
+def test_garbage_timeout(r):
+    d = ct.Daemon(r.tmp.path, name="chorusd-timeout", conf={"srtp": "optional",
+                                                            "rtp_timeout": "3"},
+                  rooms_extra=ROOMS)
+    d.start()
+    a = SrtpParty(d, "silent", 700.0)
+    try:
+        a.join()
+        a.start()
+        time.sleep(1.0)
+        with a.lock:
+            a.paused = True           # no more valid packets ...
+            a.inject = 400            # ... only tampered ones, 5 per 20 ms
+        t0 = time.monotonic()
+        bye = a.ua.wait_request("BYE", 8, call_id=a.call.call_id)
+        dt = time.monotonic() - t0
+        check(bye is not None, "no BYE for an SRTP leg that sends only garbage for 8 s")
+        ct.log("BYE %.1f s after the last valid packet (%d tampered sent meanwhile); %s"
+               % (dt, a.injected, bye.get("reason")))
+        check(2.5 <= dt <= 5.0, "BYE after %.1f s (rtp_timeout 3)" % dt)
+        check(a.injected >= 100, "only %d tampered packets were sent" % a.injected)
+    finally:
+        a.close()
+        for p in d.stop():
+            r.fail("shutdown chorusd-timeout", p)
+
+
 def test_forged_plain(r, d):
     """Plain RTP legs: a forger on another port is not heard."""
     uas, peers, calls = [], [], []
@@ -535,6 +565,7 @@ def main():
             r.fail(name, "chorusd is not running")
             continue
         r.sub(name, fn, r, d, *args)
+    r.sub("garbage does not keep a silent SRTP leg alive", test_garbage_timeout, r)
     for p in d.stop():
         r.fail("shutdown", p)
     if r.failures:
