@@ -90,8 +90,8 @@ for t in "${targets[@]}"; do
 	timeout -k 10 $((secs + 120)) "${wrap[@]}" "$bin" "${args[@]}" "$corpus" \
 		>"$log" 2>&1 || rc=$?
 
-	last=$(grep -E '^#[0-9]+' "$log" | tail -1 || true)
-	runs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+).*/\1/p' "$log" | tail -1)
+	last=$(grep -aE '^#[0-9]+' "$log" | tail -1 || true)
+	runs=$(LC_ALL=C sed -nE 's/^stat::number_of_executed_units: *([0-9]+).*/\1/p' "$log" | tail -1)
 	cov=$(sed -nE 's/.* cov: ([0-9]+).*/\1/p' <<<"$last")
 	eps=$(sed -nE 's/.*exec\/s: ([0-9]+).*/\1/p' <<<"$last")
 	corp=$(sed -nE 's/.*corp: ([0-9]+\/[0-9a-zA-Z]+).*/\1/p' <<<"$last")
