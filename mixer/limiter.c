@@ -116,7 +116,8 @@ static void plan_compute(const struct mixer *mix, struct mix_plan *p,
 	int32_t q1_prev = 0;
 
 	p->limited = false;
-	p->a_ready = p->h_ready = false;
+	p->a_ready = false;
+	p->hcnt = 0;
 	p->unlimited = p->lim0 == 1.0f;
 	for (b = 0; b < nb && p->unlimited; b++) {
 		if ((float)pk[b] * gmhi > thr)
@@ -197,17 +198,17 @@ static void plan_compute(const struct mixer *mix, struct mix_plan *p,
 /* A limiter state within MIX_PLAN_LIM_TOL of the plan's joins it: a gain
  * step of at most 0.14 dB at a frame boundary, and from then on the legs
  * share one trajectory. */
-static bool plan_match(const struct mix_plan *p, unsigned cls, int32_t gi,
+static bool plan_match(const struct mix_plan *p, unsigned cls,
 		       float lim, int32_t go0, int32_t go1)
 {
-	return p->cls == cls && p->gi == gi && p->go0 == go0 &&
+	return p->cls == cls && p->go0 == go0 &&
 		p->go1 == go1 && fabsf(p->lim0 - lim) <=
 		p->lim0 * MIX_PLAN_LIM_TOL;
 }
 
 static struct mix_plan *plan_shared(struct mixer *mix, unsigned cls,
-				    int32_t gi, float lim, int32_t go0,
-				    int32_t go1, unsigned *hint)
+				    float lim, int32_t go0, int32_t go1,
+				    unsigned *hint)
 {
 	struct mix_plan *p;
 	unsigned i;
@@ -215,12 +216,12 @@ static struct mix_plan *plan_shared(struct mixer *mix, unsigned cls,
 	/* Legs are visited in the same order every tick, so the plan a
 	 * leg used last tick usually sits at the same index. */
 	if (*hint < mix->nplans &&
-	    plan_match(&mix->plans[*hint], cls, gi, lim, go0, go1))
+	    plan_match(&mix->plans[*hint], cls, lim, go0, go1))
 		return &mix->plans[*hint];
 
 	for (i = 0; i < mix->nplans; i++) {
 		p = &mix->plans[i];
-		if (plan_match(p, cls, gi, lim, go0, go1)) {
+		if (plan_match(p, cls, lim, go0, go1)) {
 			*hint = i;
 			return p;
 		}
@@ -231,7 +232,6 @@ static struct mix_plan *plan_shared(struct mixer *mix, unsigned cls,
 		&mix->plans[MIX_PLAN_CACHE];
 	mix->stats.plans_shared++;
 	p->cls = cls;
-	p->gi = gi;
 	p->lim0 = lim;
 	p->go0 = go0;
 	p->go1 = go1;
@@ -258,15 +258,21 @@ static bool plan_mix(struct mixer *mix, struct mix_plan *p)
  * h = (g * gi) >> (10 + sh). Only when every h fits int16; else the leg
  * takes the exact 32-bit path.
  */
-static bool plan_own_gain(const struct mixer *mix, struct mix_plan *p)
+static const int16_t *plan_own_gain(const struct mixer *mix,
+				    struct mix_plan *p, int32_t gi)
 {
-	if (!p->h_ready) {
-		p->h_ready = true;
-		p->h_ok = mix->k->curve16(p->h, p->g, p->sh, mix->blk,
-					  mix->nblk, p->gi, MIX_Q - 3) <=
-			INT16_MAX;
+	unsigned i, n = p->hcnt < MIX_PLAN_H ? p->hcnt : MIX_PLAN_H;
+
+	for (i = 0; i < n; i++) {
+		if (p->hgi[i] == gi)
+			return p->h_ok[i] ? p->h[i] : NULL;
 	}
-	return p->h_ok;
+
+	i = p->hcnt++ % MIX_PLAN_H;
+	p->hgi[i] = gi;
+	p->h_ok[i] = mix->k->curve16(p->h[i], p->g, p->sh, mix->blk,
+				     mix->nblk, gi, MIX_Q - 3) <= INT16_MAX;
+	return p->h_ok[i] ? p->h[i] : NULL;
 }
 
 static struct mix_plan *plan_own(struct mixer *mix, const int16_t *x,
@@ -290,7 +296,6 @@ static struct mix_plan *plan_own(struct mixer *mix, const int16_t *x,
 	mix->stats.plans_own++;
 	p->cls = ~0u;
 	p->uses = 0;
-	p->gi = -1;
 	p->lim0 = lim;
 	p->go0 = go0;
 	p->go1 = go1;
@@ -305,6 +310,7 @@ bool mix_render(struct mixer *mix, int16_t *out, const int16_t *x,
 	const struct mix_kernels *k = mix->k;
 	const int32_t gohi = go0 > go1 ? go0 : go1;
 	uint32_t ob = x ? own_bound(xpeak, gi, mix->n) : 0;
+	const int16_t *h;
 	struct mix_plan *p;
 
 	/* Fast path: nothing anywhere near the threshold, fully released. */
@@ -320,7 +326,7 @@ bool mix_render(struct mixer *mix, int16_t *out, const int16_t *x,
 	}
 
 	if (!ob) {
-		p = plan_shared(mix, 0, 0, *lim, go0, go1, hint);
+		p = plan_shared(mix, 0, *lim, go0, go1, hint);
 	}
 	else {
 		unsigned c = 0;
@@ -328,8 +334,7 @@ bool mix_render(struct mixer *mix, int16_t *out, const int16_t *x,
 		while (c < MIX_SHARE_CLASSES && ob > mix->ob_share[c])
 			c++;
 		if (c < MIX_SHARE_CLASSES && !gi.step)
-			p = plan_shared(mix, 1 + c, gi.base >> MIX_Q, *lim,
-					go0, go1, hint);
+			p = plan_shared(mix, 1 + c, *lim, go0, go1, hint);
 		else
 			p = plan_own(mix, x, gi, ob, *lim, go0, go1);
 	}
@@ -349,9 +354,9 @@ bool mix_render(struct mixer *mix, int16_t *out, const int16_t *x,
 		memcpy(out, p->a, mix->n * sizeof(*out));
 	}
 	else if (p->cls != ~0u && p->uses > 1 && plan_mix(mix, p) &&
-		 plan_own_gain(mix, p)) {
+		 (h = plan_own_gain(mix, p, gi.base >> MIX_Q))) {
 		/* The second leg on a plan pays for its 16-bit mix. */
-		k->sub_mulhi(out, p->a, x, p->h, mix->n);
+		k->sub_mulhi(out, p->a, x, h, mix->n);
 	}
 	else {
 		k->out_curve(out, mix->sum, x, mix->blk, mix->nblk, gi,

@@ -52,7 +52,7 @@ static unsigned frames_of(uint32_t ms, uint32_t ptime)
 
 void mix_free(struct mixer *mix)
 {
-	unsigned i;
+	unsigned i, j;
 
 	if (!mix)
 		return;
@@ -68,7 +68,8 @@ void mix_free(struct mixer *mix)
 		free(mix->plans[i].g);
 		free(mix->plans[i].sh);
 		free(mix->plans[i].a);
-		free(mix->plans[i].h);
+		for (j = 0; j < MIX_PLAN_H; j++)
+			free(mix->plans[i].h[j]);
 	}
 	free(mix->legs);
 	free(mix->ids);
@@ -81,7 +82,8 @@ static bool plans_ok(const struct mixer *mix)
 
 	for (i = 0; i <= MIX_PLAN_CACHE; i++) {
 		if (!mix->plans[i].g || !mix->plans[i].sh ||
-		    !mix->plans[i].a || !mix->plans[i].h)
+		    !mix->plans[i].a || !mix->plans[i].h[0] ||
+		    !mix->plans[i].h[MIX_PLAN_H - 1])
 			return false;
 	}
 	return true;
@@ -90,7 +92,7 @@ static bool plans_ok(const struct mixer *mix)
 int mix_alloc(struct mixer **mixp, const struct mix_cfg *cfg)
 {
 	struct mixer *mix;
-	unsigned i;
+	unsigned i, j;
 	enum mix_isa isa;
 	uint32_t ptime;
 
@@ -136,7 +138,9 @@ int mix_alloc(struct mixer **mixp, const struct mix_cfg *cfg)
 						 sizeof(struct mix_ramp));
 		mix->plans[i].sh = zalloc_aligned(mix->nblk);
 		mix->plans[i].a = zalloc_aligned(mix->n * sizeof(int16_t));
-		mix->plans[i].h = zalloc_aligned(mix->n * sizeof(int16_t));
+		for (j = 0; j < MIX_PLAN_H; j++)
+			mix->plans[i].h[j] = zalloc_aligned(mix->n *
+							    sizeof(int16_t));
 	}
 	mix->legs = calloc(cfg->capacity, sizeof(*mix->legs));
 	mix->ids  = calloc(cfg->capacity, sizeof(*mix->ids));

@@ -18,6 +18,7 @@ enum {
 	MIX_SHARE_STEP   = 2,       /**< class 2: own <= peak sum / 4      */
 	MIX_SHARE_CLASSES = 2,
 	MIX_PLAN_CACHE   = 32,      /**< shared limiter plans per tick     */
+	MIX_PLAN_H       = 2,       /**< own gains cached per plan         */
 	MIX_SH_MAX       = 17,      /**< largest shift (peak < 2^32)       */
 };
 
@@ -55,7 +56,6 @@ struct mix_leg {
 struct mix_plan {
 	unsigned cls;            /**< 0: pk = sum, 1..: share class, ~0 own */
 	unsigned uses;           /**< legs that used it this tick        */
-	int32_t gi;              /**< cls 1: the legs' constant own gain  */
 	float lim0;              /**< limiter factor at the frame start  */
 	int32_t go0, go1;        /**< output gain ramp, Q13              */
 	bool unlimited;          /**< no gain reduction at all           */
@@ -64,8 +64,13 @@ struct mix_plan {
 	struct mix_ramp *g;      /**< [nblk] Q13 gain ramp of each block  */
 	uint8_t *sh;             /**< [nblk] shift of d per block         */
 	int16_t *a;              /**< [n] the limited mix without own     */
-	int16_t *h;              /**< [n] cls 1: own gain for sub_mulhi   */
-	bool a_ready, h_ready, h_ok;
+	/** cls 1..: 16-bit own gains for sub_mulhi, one per own gain hgi
+	 * seen this tick (legs with different input gains share a plan) */
+	int16_t *h[MIX_PLAN_H];  /**< [n] each                           */
+	int32_t hgi[MIX_PLAN_H];
+	bool h_ok[MIX_PLAN_H];
+	unsigned hcnt;           /**< h slots filled this tick (mod)     */
+	bool a_ready;
 };
 
 struct mixer {
