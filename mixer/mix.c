@@ -130,7 +130,8 @@ int mix_alloc(struct mixer **mixp, const struct mix_cfg *cfg)
 	mix->spk = zalloc_aligned(mix->nblk * sizeof(*mix->spk));
 	mix->pk  = zalloc_aligned(mix->nblk * sizeof(*mix->pk));
 	mix->gp  = zalloc_aligned((mix->nblk + 1) * sizeof(*mix->gp));
-	mix->lvl_thr = zalloc_aligned(MIX_LEVELS * sizeof(*mix->lvl_thr));
+	mix->lvl_thr = zalloc_aligned((MIX_LEVELS + MIX_LEVEL_PAD) *
+				      sizeof(*mix->lvl_thr));
 	mix->pk_share = zalloc_aligned(MIX_SHARE_CLASSES * mix->nblk *
 				       sizeof(*mix->pk_share));
 	for (i = 0; i <= MIX_PLAN_CACHE; i++) {

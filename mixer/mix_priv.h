@@ -10,6 +10,7 @@
 enum {
 	MIX_ALIGN        = 64,
 	MIX_LEVELS       = 127,     /**< levels 0..126 have a threshold   */
+	MIX_LEVEL_PAD    = 8,       /**< zero thresholds after the last    */
 	MIX_VAD_HANG_MS  = 300,     /**< VAD hangover                     */
 	MIX_TOPK_HYST_MS = 200,     /**< newcomer must lead this long      */
 	MIX_TOPK_HOLD_MS = 1500,    /**< silent speaker kept this long     */
@@ -96,7 +97,9 @@ struct mixer {
 	struct mix_plan plans[MIX_PLAN_CACHE + 1];  /**< last: scratch   */
 	unsigned nplans;
 	float qscale[MIX_SH_MAX + 1];  /**< 2^(MIX_Q + sh)               */
-	uint64_t *lvl_thr;       /**< [MIX_LEVELS] energy per level      */
+	uint64_t *lvl_thr;       /**< [MIX_LEVELS + MIX_LEVEL_PAD] energy
+				      per level, then zeros            */
+	float lvl_a;             /**< 10 log10(full-scale energy) - 0.5  */
 
 	struct mix_leg *legs;    /**< [capacity]                         */
 	unsigned *ids;           /**< used slots, [0..count)             */

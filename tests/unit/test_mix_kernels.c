@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
-#include "../../mixer/mix_kernels.h"
+#include "../../mixer/mix_priv.h"
 
 #define MAXN MIX_KERNEL_MAX_N
 #define PAD  64   /* guard samples after each buffer */
@@ -405,6 +405,65 @@ static void test_bitexact_acc2(void **state)
 	}
 }
 
+/* The level estimate (level.c) equals a binary search over the
+ * thresholds: at every threshold +-3, small, huge and random energies,
+ * for every frame length class. */
+static unsigned level_ref(const struct mixer *mix, uint64_t e)
+{
+	unsigned lo = 0, hi = MIX_LEVELS;
+
+	while (lo < hi) {
+		unsigned mid = (lo + hi) / 2;
+
+		if (e >= mix->lvl_thr[mid])
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+static void test_level_search(void **state)
+{
+	static const uint32_t cfgs[][2] = {
+		{ 8000, 10 }, { 16000, 20 }, { 24000, 30 }, { 48000, 20 },
+		{ 48000, 60 }, { 32000, 10 },
+	};
+	unsigned c, l, i;
+	int d;
+
+	for (c = 0; c < 6; c++) {
+		struct mix_cfg cfg = { cfgs[c][0], cfgs[c][1], 2, 0,
+				       MIX_ISA_SCALAR };
+		struct mixer *mix = NULL;
+
+		assert_int_equal(mix_alloc(&mix, &cfg), 0);
+		for (l = 0; l < MIX_LEVELS; l++) {
+			for (d = -3; d <= 3; d++) {
+				uint64_t e = mix->lvl_thr[l] + (uint64_t)d;
+
+				if (d < 0 && mix->lvl_thr[l] < (uint64_t)-d)
+					continue;
+				assert_int_equal(mix_level_of(mix, e),
+						 level_ref(mix, e));
+			}
+		}
+		for (i = 0; i < 100000; i++) {
+			uint64_t e = ((uint64_t)rnd() << 32 | rnd()) >>
+				(rnd() % 64);
+
+			assert_int_equal(mix_level_of(mix, e),
+					 level_ref(mix, e));
+		}
+		for (i = 0; i < 5000; i++)
+			assert_int_equal(mix_level_of(mix, i),
+					 level_ref(mix, i));
+		assert_int_equal(mix_level_of(mix, 0), MIX_LEVEL_SILENT);
+		assert_int_equal(mix_level_of(mix, UINT64_MAX), 0);
+		mix_free(mix);
+	}
+}
+
 static int16_t ha[MAXN + PAD] __attribute__((aligned(64)));
 static int16_t aa[MAXN + PAD] __attribute__((aligned(64)));
 
@@ -476,6 +535,7 @@ int main(void)
 		cmocka_unit_test(test_unaligned_offsets),
 		cmocka_unit_test(test_bitexact_curve),
 		cmocka_unit_test(test_bitexact_acc2),
+		cmocka_unit_test(test_level_search),
 		cmocka_unit_test(test_bitexact_sub_mulhi),
 		cmocka_unit_test(test_isa_names),
 	};
