@@ -935,8 +935,10 @@ static void report(void)
 	if (!nmedia)
 		rx_min = 0;
 
-	/* the daemon sends one frame per leg per tick it ran */
-	const uint64_t expected = g.win_ticks * nmedia;
+	/* a daemon that keeps up sends one frame per leg per 20 ms of wall
+	 * clock (not per tick of ours: a late loadgen tick is our problem) */
+	const uint64_t expected = (uint64_t)llround(win_s * TICKS_PER_S) *
+		nmedia;
 	const double loss = expected ?
 		100.0 * (1.0 - (double)rx_win / (double)expected) : 0.0;
 	const double cpu_proc = ts_diff_s(&g.cpu_proc0, &g.cpu_proc1);
