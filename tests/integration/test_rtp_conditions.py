@@ -8,11 +8,14 @@ silence) in a room:
   stream): the tone carries on;
 - a 2 s gap (DTX / silence suppression) then the tone again: it comes back
   without a built-up delay;
-- only telephone-event (RFC 4733) packets: the listener hears no noise.
+- only telephone-event (RFC 4733) packets: the listener hears no noise;
+- RTP with a CSRC list, a header extension and/or padding: the payload is
+  found and decoded right.
 """
 import os
 import random
 import socket
+import struct
 import sys
 import time
 
@@ -238,6 +241,31 @@ def run(d):
             problems.append("while the talker sends only telephone-event packets the "
                             "listener hears %.1f dBFS rms (event payload decoded as audio?)"
                             % ct.rms_db(x))
+        # 6. header variants: CSRC list, header extension, padding
+        for variant in ("csrc", "ext", "pad", "all"):
+            sched = []
+            for i in range(50):
+                cc = 3 if variant in ("csrc", "all") else 0
+                x = 1 if variant in ("ext", "all") else 0
+                pad = 1 if variant in ("pad", "all") else 0
+                hdr = struct.pack("!BBHII", 0x80 | pad << 5 | x << 4 | cc, 0, tk.seq, tk.ts,
+                                  tk.ssrc)
+                hdr += b"".join(struct.pack("!I", 1000 + j) for j in range(cc))
+                if x:
+                    hdr += struct.pack("!HH", 0xBEDE, 2) + b"\x10\xaa\x00\x00\x22\x01\x02\x03"
+                tail = b"\x00" * 7 + b"\x08" if pad else b""
+                sched.append((i * 0.02, hdr + tone_frame(tk.k) + tail))
+                tk.k += 1
+                tk.seq = (tk.seq + 1) & 0xFFFF
+                tk.ts = (tk.ts + 160) & 0xFFFFFFFF
+            t0 = tk.play(sched)
+            time.sleep(0.2)
+            x = lis.audio(t0 + 0.3, t0 + 1.0)
+            lv, pu = ct.tone_level_blocks_db(x, 8000, FREQ), purity(x)
+            ct.log("RTP with %s: tone %.1f dBFS, purity %.3f" % (variant, lv, pu))
+            if lv < -18 or pu < 0.9:
+                problems.append("RTP with %s: tone %.1f dBFS, purity %.2f (header parsed "
+                                "wrong?)" % (variant, lv, pu))
     finally:
         tk.close()
         lis.close()
