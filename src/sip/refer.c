@@ -625,7 +625,12 @@ static void do_move(struct focus *f, struct refer_job *j, struct call *call,
 {
 	struct call_env *env = focus_env(f);
 	struct room *to = NULL;
+	unsigned w_from = 0, w_to = 0;
+	bool workers = false;
 	int err;
+
+	if (env->me)
+		workers = !media_room_worker(env->me, call->room_id, &w_from);
 
 	err = registry_room_get(env->reg, number, &to);
 	if (!err && to == leg_room(call->leg)) {
@@ -643,8 +648,14 @@ static void do_move(struct focus *f, struct refer_job *j, struct call *call,
 	case 0:
 		str_ncpy(call->number, number, sizeof(call->number));
 		call->room_id = room_id(to);
-		info("refer: leg %u moved to room %s\n", call->leg_id,
-		     number);
+		if (workers &&
+		    !media_room_worker(env->me, call->room_id, &w_to))
+			info("refer: leg %u moved to room %s (media worker"
+			     " %u -> %u)\n", call->leg_id, number, w_from,
+			     w_to);
+		else
+			info("refer: leg %u moved to room %s\n",
+			     call->leg_id, number);
 		job_notify(j, 200, "OK");
 		break;
 	case ENOSPC:

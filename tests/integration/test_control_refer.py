@@ -18,6 +18,7 @@ Room 4000 has mod=sip:mod@127.0.0.1; room 4001 is where bob moves.
    he leaves 4000's roster and mix and frank in 4001 hears him.
 """
 import os
+import re
 import sys
 import time
 
@@ -295,6 +296,11 @@ def t_move(st, d):
     check(lf > HEARD_DB, "frank does not hear bob in 4001 (%.1f dB)" % lf)
     check(lb > HEARD_DB, "bob does not hear frank in 4001 (%.1f dB)" % lb)
     check(lbm < GONE_DB, "bob still hears mod (%.1f dB)" % lbm)
+    m = re.search(r"leg \d+ moved to room %s \(media worker (\d+) -> (\d+)\)" % ROOM2,
+                  d.log_text())
+    check(m is not None, "no move line in the chorusd log")
+    ct.log("move between media workers %s -> %s" % (m.group(1), m.group(2)))
+    check(m.group(1) != m.group(2), "both rooms on one worker: the move did not cross workers")
     # the same dialog goes on: an INFO in it acts in the new room
     r = st.bob.info_json({"cmd": "mute", "target": "self"})
     expect_status(r, 200, "INFO in the moved dialog")
@@ -332,7 +338,10 @@ def outbound_proxy(run):
 
 def main():
     run = ct.Runner("control_refer")
-    d = ct.Daemon(run.tmp.path, rooms_extra=ROOMS, conf={"log_level": "debug"})
+    # two workers: rooms go to the least loaded one, so 4000 (mod, bob)
+    # and 4001 (frank) run on different workers and bob's move crosses
+    d = ct.Daemon(run.tmp.path, rooms_extra=ROOMS,
+                  conf={"log_level": "debug", "media_workers": "2"})
     st = State()
     failed = True
     try:
