@@ -28,7 +28,8 @@ import controltest as cx  # noqa: E402
 from controltest import expect_status  # noqa: E402
 
 R1, R2 = "7000", "7001"
-ROOMS = 'room 7000 name="From" max=10\nroom 7001 name="To" max=10\n'
+ROOMS = ('room 7000 name="From" max=10\nroom 7001 name="To" max=10\n'
+         'room 7002 name="PIN" max=10 pin=2468\n')
 FB, FP = 440.0, 900.0
 
 
@@ -95,8 +96,36 @@ def main():
         blog = b.log_text()
         check("transferring call to sip:%s@" % R2 in blog, "baresip did not send the REFER")
 
+    def pin_opus():
+        """An opus baresip in a PIN room hears the spoken prompt (the
+        engine encodes it in the leg's own codec) and gets in with its
+        keypad."""
+        c = ct.Baresip(run.tmp.path, "C", "opus", 700.0)
+        run.cleanups.append(c.stop)
+        ua = ct.SipUA(d.addr, "udp", "watcher3")
+        run.cleanups.append(ua.close)
+        s = cx.Subscription(ua, room="7002")
+        expect_status(s.subscribe(), 200, "SUBSCRIBE 7002")
+        s.next_notify()
+        c.start()
+        c.dial("sip:7002@%s:%d" % (d.addr[0], d.addr[1]))
+        check(c.wait_event("CALL_ESTABLISHED", 10) is not None, "opus call not established")
+        time.sleep(2.5)
+        x, sr, _ = ct.read_wav(c.recording())
+        seg = x[int(0.3 * sr):]
+        lv = ct.rms_db(seg)
+        ct.log("opus baresip in the PIN room: %.1f s recorded, rms %.1f dB" % (
+            len(x) / float(sr), lv))
+        check(len(seg) > sr, "opus baresip recorded only %.1f s" % (len(x) / float(sr)))
+        check(lv > -40.0, "no PIN prompt heard over opus (rms %.1f dB)" % lv)
+        check(len(s.view.users) == 0, "pending opus baresip in the roster")
+        r = c.command("sndcode", "2468#")
+        check(r.get("ok"), "sndcode failed: %s" % r)
+        s.notify_until(lambda v: len(v.users) == 1, timeout=8, what="opus baresip admitted")
+
     try:
         d.start()
+        run.sub("baresip_opus_pin_prompt", pin_opus)
         run.sub("baresip_transfer_moves_itself", body)
         failed = bool(run.failures)
     finally:
