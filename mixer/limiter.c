@@ -303,7 +303,7 @@ static struct mix_plan *plan_own(struct mixer *mix, const int16_t *x,
 	return p;
 }
 
-bool mix_render(struct mixer *mix, int16_t *out, const int16_t *x,
+unsigned mix_render(struct mixer *mix, int16_t *out, int16_t *x,
 		struct mix_ramp gi, uint32_t xpeak, int32_t go0, int32_t go1,
 		float *lim, unsigned *hint)
 {
@@ -322,7 +322,7 @@ bool mix_render(struct mixer *mix, int16_t *out, const int16_t *x,
 		else
 			k->out(out, mix->sum, x, mix->n, gi, 0,
 			       mix_ramp_make(go0, go1, mix->n));
-		return false;
+		return 0;
 	}
 
 	if (!ob) {
@@ -356,7 +356,9 @@ bool mix_render(struct mixer *mix, int16_t *out, const int16_t *x,
 	else if (p->cls != ~0u && p->uses > 1 && plan_mix(mix, p) &&
 		 (h = plan_own_gain(mix, p, gi.base >> MIX_Q))) {
 		/* The second leg on a plan pays for its 16-bit mix. */
-		k->sub_mulhi(out, p->a, x, h, mix->n);
+		k->sub_mulhi_z(out, p->a, x, h, mix->n);
+		*lim = p->lim1;
+		return (p->limited ? MIX_R_LIMITED : 0) | MIX_R_CONSUMED;
 	}
 	else {
 		k->out_curve(out, mix->sum, x, mix->blk, mix->nblk, gi,
@@ -364,5 +366,5 @@ bool mix_render(struct mixer *mix, int16_t *out, const int16_t *x,
 	}
 
 	*lim = p->lim1;
-	return p->limited;
+	return p->limited ? MIX_R_LIMITED : 0;
 }

@@ -383,7 +383,7 @@ static void accumulate(struct mixer *mix)
 	for (i = 0; i < mix->count; i++) {
 		unsigned id = mix->ids[i];
 		struct mix_leg *leg = &mix->legs[id];
-		const int16_t *x = mix->in + (size_t)id * mix->stride;
+		int16_t *x = mix->in + (size_t)id * mix->stride;
 		const int32_t gi0 = leg->gi_cur;
 		const int32_t gi1 = contributes(mix, leg) ? leg->gin_q : 0;
 
@@ -394,7 +394,8 @@ static void accumulate(struct mixer *mix)
 		leg->go1 = (leg->flags & MIX_DEAF) ? 0 : leg->gout_q;
 
 		if (!gi0 && !gi1) {
-			leg->energy = mix->k->energy(x, n, &leg->xpeak);
+			/* nothing reads this input again in this tick */
+			leg->energy = mix->k->energy_z(x, n, &leg->xpeak);
 			mix_vad_update(mix, leg);
 		}
 		else if (gi0 != gi1) {
@@ -464,7 +465,7 @@ static void render_outputs(struct mixer *mix)
 	const unsigned common = mix_group_common(mix);
 	const unsigned silent = mix_group_silent(mix);
 	const float common_lim0 = mix->common_lim;
-	bool need_common = false;
+	bool need_common = false, zeroed;
 	unsigned i;
 
 	/* One pass; the common output, which no leg's own output depends
@@ -483,23 +484,27 @@ static void render_outputs(struct mixer *mix)
 			leg->lim = 1.0f;
 		leg->group = g;
 
+		/* A silent frame is zero already; a leg that contributes
+		 * nothing had its input cleared by energy_z(). */
+		zeroed = !leg->xpeak || (!leg->gi0 && !leg->gi1);
 		if (g == id) {
-			bool own = (leg->gi0 || leg->gi1) && leg->xpeak;
+			unsigned r = mix_render(mix, mix_group_buf(mix, id),
+				zeroed ? NULL : x,
+				mix_ramp_make(leg->gi0, leg->gi1, mix->n),
+				leg->xpeak, leg->go0, leg->go1, &leg->lim,
+				&leg->plan_hint);
 
-			if (mix_render(mix, mix_group_buf(mix, id),
-				       own ? x : NULL,
-				       mix_ramp_make(leg->gi0, leg->gi1, mix->n),
-				       leg->xpeak, leg->go0, leg->go1,
-				       &leg->lim, &leg->plan_hint))
+			if (r & MIX_R_LIMITED)
 				mix->stats.limited_frames++;
+			zeroed = zeroed || (r & MIX_R_CONSUMED);
 		}
 		else if (g == common) {
 			need_common = true;
 		}
 
 		/* The input is consumed: a leg without a packet next time
-		 * contributes silence. Silent frames are zero already. */
-		if (leg->xpeak)
+		 * contributes silence. */
+		if (!zeroed)
 			memset(x, 0, mix->n * sizeof(*x));
 
 		leg->gi_cur = leg->gi1;
@@ -509,7 +514,8 @@ static void render_outputs(struct mixer *mix)
 	if (need_common) {
 		if (mix_render(mix, mix_group_buf(mix, common), NULL,
 			       mix_ramp_const(MIX_ONE), 0, MIX_ONE, MIX_ONE,
-			       &mix->common_lim, &mix->common_hint))
+			       &mix->common_lim, &mix->common_hint) &
+		    MIX_R_LIMITED)
 			mix->stats.limited_frames++;
 	}
 }

@@ -1,12 +1,21 @@
 /**
  * @file mix_c.c  Scalar reference kernels (the specification)
  */
+#include <string.h>
 #include "mix_kernels.h"
 
 static uint64_t energy_c(const int16_t *x, size_t n, uint32_t *peak)
 {
 	*peak = 0;
 	return mix_energy_scalar(x, n, peak);
+}
+
+static uint64_t energy_z_c(int16_t *x, size_t n, uint32_t *peak)
+{
+	uint64_t e = energy_c(x, n, peak);
+
+	memset(x, 0, n * sizeof(*x));
+	return e;
 }
 
 static uint64_t acc_c(int32_t *sum, const int16_t *x, size_t n,
@@ -121,6 +130,13 @@ static void sub_mulhi_c(int16_t *out, const int16_t *a, const int16_t *x,
 		out[t] = mix_sat16(a[t] - (((int32_t)x[t] * h[t]) >> 16));
 }
 
+static void sub_mulhi_z_c(int16_t *out, const int16_t *a, int16_t *x,
+			  const int16_t *h, size_t n)
+{
+	sub_mulhi_c(out, a, x, h, n);
+	memset(x, 0, n * sizeof(*x));
+}
+
 static void sub_sat_c(int16_t *out, const int32_t *sum, const int16_t *x,
 		      size_t n)
 {
@@ -134,10 +150,12 @@ const struct mix_kernels mix_kernels_c = {
 	.acc     = acc_c,
 	.acc2    = acc2_c,
 	.energy  = energy_c,
+	.energy_z = energy_z_c,
 	.peak    = peak_c,
 	.out     = out_c,
 	.out_curve = out_curve_c,
 	.curve16 = curve16_c,
 	.sub_mulhi = sub_mulhi_c,
+	.sub_mulhi_z = sub_mulhi_z_c,
 	.sub_sat = sub_sat_c,
 };

@@ -142,6 +142,9 @@ struct mix_kernels {
 	/** Energy and peak as acc(), without touching any sum. */
 	uint64_t (*energy)(const int16_t *x, size_t n, uint32_t *peak);
 
+	/** energy(), then x[0..n) = 0 (the frame is consumed). */
+	uint64_t (*energy_z)(int16_t *x, size_t n, uint32_t *peak);
+
 	/**
 	 * max |d[t]| with d[t] = sum[t] - ((x[t] * gi(t)) >> MIX_Q);
 	 * x == NULL means d = sum.
@@ -185,6 +188,10 @@ struct mix_kernels {
 	 */
 	void (*sub_mulhi)(int16_t *out, const int16_t *a, const int16_t *x,
 			  const int16_t *h, size_t n);
+
+	/** sub_mulhi(), then x[0..n) = 0 (the frame is consumed). */
+	void (*sub_mulhi_z)(int16_t *out, const int16_t *a, int16_t *x,
+			    const int16_t *h, size_t n);
 
 	/** out[t] = sat16(sum[t] - x[t]); x == NULL: sat16(sum[t]). */
 	void (*sub_sat)(int16_t *out, const int32_t *sum, const int16_t *x,

@@ -136,7 +136,12 @@ void mix_vad_update(struct mixer *mix, struct mix_leg *leg);
 
 /* limiter.c */
 void mix_plan_reset(struct mixer *mix);
-bool mix_render(struct mixer *mix, int16_t *out, const int16_t *x,
+/* mix_render() result flags */
+enum {
+	MIX_R_LIMITED  = 1,      /**< the limiter acted on this frame     */
+	MIX_R_CONSUMED = 2,      /**< x was cleared (read for the last time) */
+};
+unsigned mix_render(struct mixer *mix, int16_t *out, int16_t *x,
 		struct mix_ramp gi, uint32_t xpeak, int32_t go0, int32_t go1,
 		float *lim, unsigned *hint);
 

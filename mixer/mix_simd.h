@@ -23,6 +23,8 @@
 #error "define the ISA primitives before including mix_simd.h"
 #endif
 
+#include <string.h>
+
 #define MIX_CAT2(a, b) a##_##b
 #define MIX_CAT(a, b)  MIX_CAT2(a, b)
 #define FN(name)       MIX_CAT(name, MIX_SFX)
@@ -60,40 +62,39 @@ static uint64_t FN(hsum_u32)(V v)
 	return s;
 }
 
+/* mx lanes are >= 0 and mn lanes <= 0 (both start at zero), so the peak
+ * is max(max mx, -min mn): two branch-free reductions the compiler
+ * vectorises, not a data-dependent branch per lane. */
 static uint32_t FN(hpeak16)(V mx, V mn)
 {
 	int16_t a[2 * VW] __attribute__((aligned(64)));
 	int16_t b[2 * VW] __attribute__((aligned(64)));
-	uint32_t pk = 0;
+	int16_t hi = 0, lo = 0;
 	int i;
 
 	v_st(a, mx);
 	v_st(b, mn);
 	for (i = 0; i < 2 * VW; i++) {
-		if (mix_abs32(a[i]) > pk)
-			pk = mix_abs32(a[i]);
-		if (mix_abs32(b[i]) > pk)
-			pk = mix_abs32(b[i]);
+		hi = a[i] > hi ? a[i] : hi;
+		lo = b[i] < lo ? b[i] : lo;
 	}
-	return pk;
+	return (uint32_t)hi > (uint32_t)-lo ? (uint32_t)hi : (uint32_t)-lo;
 }
 
 static uint32_t FN(hpeak32)(V mx, V mn)
 {
 	int32_t a[VW] __attribute__((aligned(64)));
 	int32_t b[VW] __attribute__((aligned(64)));
-	uint32_t pk = 0;
+	int32_t hi = 0, lo = 0;
 	int i;
 
 	v_st(a, mx);
 	v_st(b, mn);
 	for (i = 0; i < VW; i++) {
-		if (mix_abs32(a[i]) > pk)
-			pk = mix_abs32(a[i]);
-		if (mix_abs32(b[i]) > pk)
-			pk = mix_abs32(b[i]);
+		hi = a[i] > hi ? a[i] : hi;
+		lo = b[i] < lo ? b[i] : lo;
 	}
-	return pk;
+	return (uint32_t)hi > mix_abs32(lo) ? (uint32_t)hi : mix_abs32(lo);
 }
 
 MIX_INLINE void vstat_step(struct vstat *s, V x)
@@ -279,6 +280,29 @@ static void FN(mix_acc2)(int32_t *sum, const int16_t *xa, const int16_t *xb,
 static uint64_t FN(mix_energy)(const int16_t *x, size_t n, uint32_t *peak)
 {
 	return acc_body(NULL, x, n, mix_ramp_const(0), peak, OWN_NONE);
+}
+
+/* energy() that clears each vector right after loading it (the line is
+ * in L1 then): no second pass over the frame. */
+static uint64_t FN(mix_energy_z)(int16_t *x, size_t n, uint32_t *peak)
+{
+	struct vstat st;
+	uint64_t e;
+	size_t i = 0;
+
+	vstat_init(&st);
+	for (; i + 2 * VW <= n; i += 2 * VW) {
+		vstat_step(&st, v_ld(x + i));
+		v_st(x + i, v_zero());
+	}
+	if (i + VW <= n) {
+		vstat_step(&st, v_ld_half_z(x + i));
+		v_st_half(x + i, v_zero());
+		i += VW;
+	}
+	e = vstat_done(&st, x, i, n, peak);
+	memset(x + i, 0, (n - i) * sizeof(*x));
+	return e;
 }
 
 /* --- d = sum - own ----------------------------------------------- */
@@ -599,6 +623,24 @@ static void FN(mix_sub_mulhi)(int16_t *out, const int16_t *a,
 		out[t] = mix_sat16(a[t] - (((int32_t)x[t] * h[t]) >> 16));
 }
 
+static void FN(mix_sub_mulhi_z)(int16_t *out, const int16_t *a, int16_t *x,
+				const int16_t *h, size_t n)
+{
+	size_t i = 0, t;
+
+	for (; i + 2 * VW <= n; i += 2 * VW) {
+		V xv = v_ld(x + i);
+
+		v_st(x + i, v_zero());
+		v_st(out + i, v_subs16(v_ld(a + i),
+				       v_mulhi16(xv, v_ld(h + i))));
+	}
+	for (t = i; t < n; t++) {
+		out[t] = mix_sat16(a[t] - (((int32_t)x[t] * h[t]) >> 16));
+		x[t] = 0;
+	}
+}
+
 /* --- sub_sat ----------------------------------------------------- */
 
 MIX_INLINE void sub_sat_body(int16_t *out, const int32_t *sum,
@@ -635,10 +677,12 @@ const struct mix_kernels MIX_CAT(mix_kernels, MIX_SFX) = {
 	.acc     = FN(mix_acc),
 	.acc2    = FN(mix_acc2),
 	.energy  = FN(mix_energy),
+	.energy_z = FN(mix_energy_z),
 	.peak    = FN(mix_peak),
 	.out     = FN(mix_out),
 	.out_curve = FN(mix_out_curve),
 	.curve16 = FN(mix_curve16),
 	.sub_mulhi = FN(mix_sub_mulhi),
+	.sub_mulhi_z = FN(mix_sub_mulhi_z),
 	.sub_sat = FN(mix_sub_sat),
 };

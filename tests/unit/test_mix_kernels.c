@@ -467,6 +467,20 @@ static void test_level_search(void **state)
 static int16_t ha[MAXN + PAD] __attribute__((aligned(64)));
 static int16_t aa[MAXN + PAD] __attribute__((aligned(64)));
 
+static int16_t xz[MAXN + PAD] __attribute__((aligned(64)));
+
+/* x[0..n) is zero and the guard samples after it are those of ref */
+static bool zeroed_upto(const int16_t *x, const int16_t *ref, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (x[i])
+			return false;
+	}
+	return !memcmp(x + n, ref + n, PAD * sizeof(*x));
+}
+
 static void test_bitexact_sub_mulhi(void **state)
 {
 	const struct mix_kernels *c = &mix_kernels_c;
@@ -489,6 +503,34 @@ static void test_bitexact_sub_mulhi(void **state)
 				if (memcmp(orf, ok_, sizeof(orf)))
 					fail_msg("%s sub_mulhi n=%zu p=%d",
 						 other_names[k], n, p);
+			}
+			/* _z variants: the same output, then exactly
+			 * x[0..n) cleared (the guard after it kept) */
+			for (k = 0; k <= nothers; k++) {
+				const struct mix_kernels *v =
+					k < nothers ? others[k] : c;
+
+				memcpy(xz, xa, sizeof(xz));
+				memset(ok_, 0x55, sizeof(ok_));
+				v->sub_mulhi_z(ok_, aa, xz, ha, n);
+				if (memcmp(orf, ok_, sizeof(orf)) ||
+				    !zeroed_upto(xz, xa, n))
+					fail_msg("%s sub_mulhi_z n=%zu p=%d",
+						 k < nothers ? other_names[k] :
+						 "scalar", n, p);
+			}
+			for (k = 0; k <= nothers; k++) {
+				const struct mix_kernels *v =
+					k < nothers ? others[k] : c;
+				uint32_t pr, pv;
+				uint64_t er = c->energy(xa, n, &pr), ev;
+
+				memcpy(xz, xa, sizeof(xz));
+				ev = v->energy_z(xz, n, &pv);
+				if (er != ev || pr != pv || !zeroed_upto(xz, xa, n))
+					fail_msg("%s energy_z n=%zu p=%d",
+						 k < nothers ? other_names[k] :
+						 "scalar", n, p);
 			}
 		}
 	}

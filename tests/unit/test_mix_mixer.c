@@ -270,8 +270,10 @@ static void test_mute_ramp(void **state)
 	o = mix_leg_output(mix, b);
 	for (s = 0; s < 960; s++)
 		assert_int_equal(o[s], 0);
-	/* Muted still measures its level. */
+	/* Muted still measures its level, and its input is consumed. */
 	assert_int_equal(mix_leg_level(mix, a), 10);  /* 10000 DC */
+	for (s = 0; s < 960; s++)
+		assert_int_equal(mix_leg_input(mix, a)[s], 0);
 
 	/* Unmute fades back in. */
 	mix_leg_set_flags(mix, a, 0);
