@@ -484,6 +484,36 @@ static int sub_accept(struct focus *f, const struct sip_msg *msg,
 }
 
 
+/* The roster of a PIN room is for those who may be in it: a moderator
+   URI (mod=) or an admitted participant. (Digest auth: security work.) */
+static bool roster_allowed(const struct focus *f, const char *number,
+			   const struct sip_msg *msg)
+{
+	struct room *room = registry_room_find(f->env->reg, number);
+	const struct cfg_room *rc = room ? room_cfg(room) :
+		cfg_room_find(f->env->cfg, number);
+	char from[256], mods[sizeof(rc->moderators)], *s, *save = NULL;
+	struct le *le;
+
+	if (!rc || !rc->pin[0])
+		return true;
+
+	re_snprintf(from, sizeof(from), "%r", &msg->from.auri);
+
+	str_ncpy(mods, rc->moderators, sizeof(mods));
+	for (s = strtok_r(mods, ",", &save); s; s = strtok_r(NULL, ",", &save))
+		if (control_uri_match(s, from))
+			return true;
+
+	for (le = room ? list_head(room_legs(room)) : NULL; le; le = le->next)
+		if (leg_listed(f, le->data) &&
+		    control_uri_match(from, leg_remote_uri(le->data)))
+			return true;
+
+	return false;
+}
+
+
 /* sipevent: SUBSCRIBE without To tag */
 static bool subscribe_handler(const struct sip_msg *msg, void *arg)
 {
@@ -508,6 +538,13 @@ static bool subscribe_handler(const struct sip_msg *msg, void *arg)
 	    !cfg_room_find(cfg, number) && !cfg_room_auto(cfg, number)) {
 		call_reject(f->env->sip, msg, 404, "Not Found", NULL,
 			    "no such room");
+		return true;
+	}
+
+	if (!roster_allowed(f, number, msg)) {
+		call_reject(f->env->sip, msg, 403, "Forbidden", NULL,
+			    "roster of a PIN room: not a participant or "
+			    "moderator");
 		return true;
 	}
 

@@ -29,7 +29,7 @@ from controltest import expect_status  # noqa: E402
 
 R1, R2 = "7000", "7001"
 ROOMS = ('room 7000 name="From" max=10\nroom 7001 name="To" max=10\n'
-         'room 7002 name="PIN" max=10 pin=2468\n')
+         'room 7002 name="PIN" max=10 pin=2468 mod=sip:watcher3@127.0.0.1\n')
 FB, FP = 440.0, 900.0
 
 

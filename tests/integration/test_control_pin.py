@@ -47,12 +47,19 @@ def speech_db(p, t0, t1):
 
 
 def setup(st, d):
-    st.subua = ct.SipUA(d.addr, "udp", "watcher")
+    # the roster of a PIN room: a stranger gets 403, a participant 200
+    stranger = ct.SipUA(d.addr, "udp", "watcher")
+    try:
+        expect_status(cx.Subscription(stranger, room=ROOM).subscribe(), 403,
+                      "stranger SUBSCRIBE to a PIN room")
+    finally:
+        stranger.close()
+    st.subua = ct.SipUA(d.addr, "udp", "alice")     # From: sip:alice@127.0.0.1
     st.sub = cx.Subscription(st.subua, room=ROOM)
     st.alice = cx.Participant(d, "alice", FA)
     st.bob = cx.Participant(d, "bob", FB)
     st.alice.join(ROOM, ruri="sip:%s*1234@%s:%d" % (ROOM, d.addr[0], d.addr[1]))
-    expect_status(st.sub.subscribe(), 200, "SUBSCRIBE 6000")
+    expect_status(st.sub.subscribe(), 200, "participant SUBSCRIBE 6000")
     st.sub.next_notify()
     st.sub.notify_until(lambda v: v.user("sip:alice@") is not None, what="alice listed")
 
