@@ -506,7 +506,7 @@ static int rig_init(struct rig *r, unsigned workers, bool per_leg)
 	cfg.rtp_port_min = (uint16_t)base;
 	cfg.rtp_port_max = (uint16_t)(base + 39);
 	cfg.dscp_rtp = 46;
-	cfg.rtp_timeout_ms = 1000;
+	cfg.rtp_timeout_ms = 1500;
 	cfg.jb_min_ms = 20;
 	cfg.jb_max_ms = 200;
 	cfg.encode_per_leg = per_leg;
@@ -1104,8 +1104,8 @@ static void run_listeners(bool per_leg)
 	print_message("talkers: shared frames %llu %llu\n",
 		      (unsigned long long)t4_st[0].tx_shared_frames,
 		      (unsigned long long)t4_st[1].tx_shared_frames);
-	assert_true(t4_st[0].tx_shared_frames < 25);
-	assert_true(t4_st[1].tx_shared_frames < 25);
+	assert_true(t4_st[0].tx_shared_frames < 50);
+	assert_true(t4_st[1].tx_shared_frames < 50);
 
 	for (i = 0; i < ARRAY_SIZE(listeners); i++) {
 		const struct cli *c = &r.c[listeners[i]];
