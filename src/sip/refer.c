@@ -726,6 +726,12 @@ void refer_handle(struct call *call, struct sip *sip,
 		return;
 	}
 
+	if (!control_admitted(focus_control(f), call->leg)) {
+		call_reject(sip, msg, 403, "Forbidden", NULL,
+			    "REFER before the PIN");
+		return;
+	}
+
 	if (!refer_to(f, msg, &t))
 		return;
 

@@ -87,6 +87,10 @@ def t_pending(st, d):
     check(st.sub.view.user("sip:bob@") is None, "pending bob is in the roster")
     r = st.bob.info_json({"cmd": "mute", "target": "self"})
     expect_status(r, 403, "INFO from a leg without PIN")
+    r = st.bob.request("REFER", headers=["Refer-To: <sip:6001@%s:%d>" % d.addr])
+    expect_status(r, 403, "REFER (move) from a leg without PIN")
+    r = st.bob.request("MESSAGE", body="hi", ctype="text/plain")
+    expect_status(r, 403, "MESSAGE from a leg without PIN")
 
 
 def t_wrong_then_right(st, d):
