@@ -361,6 +361,14 @@ def run_one(args, n, rnd, workdir):
     _, _, _, errors = parse_log(full)
     res["log_errors"] = errors[:10]
     res["log_errors_n"] = len(errors)
+    # each leg's own receive figures, logged at BYE
+    legst = {"legs": 0, "lost": 0, "late": 0, "dup": 0}
+    for m in re.finditer(r"media stats: rx (\d+) pkts .*?lost (\d+) late (\d+) dup (\d+)", full):
+        legst["legs"] += 1
+        legst["lost"] += int(m.group(2))
+        legst["late"] += int(m.group(3))
+        legst["dup"] += int(m.group(4))
+    res["leg_rx_stats"] = legst
     return res
 
 
@@ -492,6 +500,9 @@ def main():
         if r["log_errors_n"]:
             print("N=%d log: %d warning/error lines, first: %s" %
                   (r["n"], r["log_errors_n"], r["log_errors"][0]))
+        ls = r.get("leg_rx_stats", {})
+        print("N=%d daemon's per-leg stats at BYE: %d legs, lost %d, late %d, dup %d" %
+              (r["n"], ls.get("legs", 0), ls.get("lost", 0), ls.get("late", 0), ls.get("dup", 0)))
         g = r.get("gen", {})
         print("N=%d sample leg 0: level %.1f dBFS, %.0f %% frames audible; setup %.2f s; "
               "loadgen late ticks %s; chorusd exit %s" %
