@@ -247,7 +247,7 @@ def run_one(args, n, rnd, workdir):
     d = subprocess.Popen([args.chorusd, "-f", cfgdir], stdin=subprocess.DEVNULL,
                          stdout=logf, stderr=subprocess.STDOUT, cwd=workdir)
     lg = None
-    res = {"n": n, "codec": args.codec, "rooms": args.rooms, "set": args.set}
+    res = {"n": n, "codec": args.codec + (" no-FEC" if args.no_fec else ""), "rooms": args.rooms, "set": args.set}
     try:
         if not wait_options(port, 15):
             raise RuntimeError("chorusd did not answer OPTIONS (log %s)" % logpath)
@@ -265,6 +265,8 @@ def run_one(args, n, rnd, workdir):
         cmd = [args.loadgen, "-s", "%s:%d" % (HOST, port), "-r", ROOM, "-k", str(args.rooms),
                "-n", str(n), "-t", str(args.seconds), "-c", args.codec,
                "-w", str(args.settle), "-R", str(args.rate), "-q"]
+        if args.no_fec:
+            cmd.append("--no-fec")
         if args.rt:
             cmd = ["chrt", "-f", str(args.rt)] + cmd
         res["loadgen_cmd"] = " ".join(cmd)
@@ -433,6 +435,8 @@ def main():
     ap.add_argument("--max", type=int, default=600)
     ap.add_argument("--late-limit", type=float, default=0.05,
                     help="late ticks above this share of ticks = broken")
+    ap.add_argument("--no-fec", action="store_true",
+                    help="loadgen offers Opus without useinbandfec=1")
     ap.add_argument("--rt", type=int, default=0, metavar="PRIO",
                     help="SCHED_FIFO priority (chrt) for the media workers and loadgen; 0 = off")
     ap.add_argument("--rounds", type=int, default=1,

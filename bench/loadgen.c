@@ -134,6 +134,7 @@ static struct {
 	const struct codec_desc *codec;
 	bool per_leg;
 	bool quiet;
+	bool no_fec;              /* offer Opus without useinbandfec=1     */
 
 	/* libre thread */
 	struct sip *sip;
@@ -597,7 +598,7 @@ static struct mbuf *offer_mb(const struct leg *leg, unsigned idx)
 			  "a=sendrecv\r\n",
 			  1000 + idx, leg->lport, g.codec->pt, g.codec->pt,
 			  g.codec->rtpmap,
-			  g.codec->pt == PT_OPUS ?
+			  g.codec->pt == PT_OPUS && !g.no_fec ?
 			  "a=fmtp:111 useinbandfec=1\r\n" : "");
 	mb->pos = 0;
 
@@ -1082,6 +1083,7 @@ static void usage(void)
 		"window (2)\n"
 		"  -R, --rate R            new calls per second (100)\n"
 		"  -T, --setup-timeout S   bound on call set-up (60)\n"
+		"  -F, --no-fec            offer Opus without useinbandfec=1\n"
 		"  -p, --per-leg           print one line per leg\n"
 		"  -q, --quiet             no line per failed leg\n",
 		MAX_LEGS, MAX_SECONDS);
@@ -1100,6 +1102,7 @@ static int parse_args(int argc, char *argv[])
 		{"settle", required_argument, NULL, 'w'},
 		{"rate", required_argument, NULL, 'R'},
 		{"setup-timeout", required_argument, NULL, 'T'},
+		{"no-fec", no_argument, NULL, 'F'},
 		{"per-leg", no_argument, NULL, 'p'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
@@ -1117,7 +1120,7 @@ static int parse_args(int argc, char *argv[])
 	g.setup_timeout_s = 60;
 	g.codec = &codecs[0];
 
-	while ((c = getopt_long(argc, argv, "s:r:k:n:t:c:w:R:T:pqh", lopts,
+	while ((c = getopt_long(argc, argv, "s:r:k:n:t:c:w:R:T:Fpqh", lopts,
 				NULL)) != -1) {
 		switch (c) {
 
@@ -1129,6 +1132,7 @@ static int parse_args(int argc, char *argv[])
 		case 'w': g.settle_s = (unsigned)atoi(optarg); break;
 		case 'R': g.rate = (unsigned)atoi(optarg); break;
 		case 'T': g.setup_timeout_s = (unsigned)atoi(optarg); break;
+		case 'F': g.no_fec = true; break;
 		case 'p': g.per_leg = true; break;
 		case 'q': g.quiet = true; break;
 		case 'c':
