@@ -17,6 +17,7 @@
 #include "ctrl/log.h"
 #include "cfg/cfg.h"
 #include "cfg/cfg_int.h"
+#include "sip/guard.h"
 #include "ctrl/menu.h"
 
 enum {
@@ -76,6 +77,7 @@ static const struct cfg_key keys[] = {
 	KNUM("max_dialogs_per_source", max_dialogs_per_source, 0, 1000000, 1),
 	KNUM("overload_permille", overload_permille, 0, 1000, 1),
 	KNUM("retry_after",    retry_after_s, 1, 3600, 1),
+	KEY("pike_exempt",     K_STR,      pike_exempt),
 	KNUM("media_workers",  media.workers, 0, WORKERS_MAX, 1),
 	KEY("room_srate",      K_SRATE,    media.room_srate),
 	KEY("ptime",           K_PTIME,    media.ptime_ms),
@@ -439,6 +441,16 @@ static void cross_check(struct cfg_parser *p, struct load_ctx *ctx)
 			cfg_perr(p, "menu_keys", "%s", why);
 	}
 
+	p->line = key_line(ctx, "pike_exempt");
+	{
+		char bad[64];
+
+		if (guard_exempt_check(cfg->pike_exempt, bad, sizeof(bad)))
+			cfg_perr(p, "pike_exempt", "'%s' is not an IP address"
+				 " or prefix (e.g. 10.0.0.0/8, 2001:db8::/32;"
+				 " at most 32)", bad);
+	}
+
 	p->line = key_line(ctx, "sip_tls");
 	if (!cfg->sip_udp && !cfg->sip_tcp && !cfg->sip_tls)
 		cfg_perr(p, "sip_udp", "no SIP transport enabled "
@@ -610,6 +622,7 @@ int cfg_print(struct re_printf *pf, const struct cfg *cfg)
 	err |= re_hprintf(pf, "overload_permille %u\n",
 			  cfg->overload_permille);
 	err |= re_hprintf(pf, "retry_after %u\n", cfg->retry_after_s);
+	err |= re_hprintf(pf, "pike_exempt %s\n", cfg->pike_exempt);
 	err |= re_hprintf(pf, "menu_keys %s\n", cfg->menu_keys);
 	err |= re_hprintf(pf, "prompt_dir %s\n", cfg->prompt_dir);
 	err |= re_hprintf(pf, "media_workers %u\n", m->workers);

@@ -48,6 +48,8 @@ struct cfg {
 	uint32_t overload_permille;/**< media worker busy share that refuses
 					new INVITEs (503), 0 = off           */
 	uint32_t retry_after_s;    /**< Retry-After in those 503s             */
+	char     pike_exempt[256]; /**< sources without per-source limits:
+					addresses/prefixes, comma-separated  */
 
 	/* media */
 	struct media_cfg media;

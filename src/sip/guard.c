@@ -21,12 +21,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <re.h>
 
 #include "ctrl/log.h"
 #include "sip/guard.h"
 
 enum {
+	GUARD_EXEMPT_MAX = 32,     /* pike_exempt entries                 */
 	GUARD_HASH_SIZE = 256,
 	GUARD_GC_MS     = 10000,   /* pike housekeeping period            */
 	GUARD_GC_MAX    = 1024,    /* pike entries looked at per period   */
@@ -40,8 +42,15 @@ struct src_ent {
 	uint32_t n, cap;
 };
 
+struct prefix {
+	struct sa addr;
+	unsigned bits;
+};
+
 struct guard {
 	const struct cfg *cfg;
+	struct prefix exempt[GUARD_EXEMPT_MAX];
+	unsigned nexempt;
 	struct registry *reg;
 	struct media_engine *me;
 	struct pike *pike;         /* NULL: rate limit off               */
@@ -83,6 +92,166 @@ static void destructor(void *arg)
 }
 
 
+/* ---- exempt sources (trusted proxies, PBX trunks) ----------------------- */
+
+static int prefix_parse(struct prefix *pf, const char *s, size_t len)
+{
+	char buf[64];
+	const char *slash;
+	unsigned max;
+	struct pl pl;
+
+	if (!len || len >= sizeof(buf))
+		return EINVAL;
+
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+
+	slash = strchr(buf, '/');
+	if (slash)
+		buf[slash - buf] = '\0';
+
+	if (sa_set_str(&pf->addr, buf, 0))
+		return EINVAL;
+
+	max = sa_af(&pf->addr) == AF_INET ? 32 : 128;
+	pf->bits = max;
+
+	if (slash) {
+		const char *d = slash + 1;
+
+		if (!*d || strspn(d, "0123456789") != strlen(d) ||
+		    strlen(d) > 3)
+			return EINVAL;
+		pl_set_str(&pl, d);
+		pf->bits = pl_u32(&pl);
+		if (pf->bits > max)
+			return EINVAL;
+	}
+
+	return 0;
+}
+
+
+/* Walk a list; h gets each item. Returns the first error. */
+static int list_walk(const char *list, int (*h)(const char *s, size_t len,
+						void *arg), void *arg)
+{
+	const char *s = list;
+
+	while (s && *s) {
+		size_t n;
+		int err;
+
+		s += strspn(s, ", \t");
+		n = strcspn(s, ", \t");
+		if (!n)
+			break;
+		err = h(s, n, arg);
+		if (err)
+			return err;
+		s += n;
+	}
+
+	return 0;
+}
+
+
+struct check_ctx {
+	char *bad;
+	size_t sz;
+	unsigned n;
+};
+
+
+static int check_item(const char *s, size_t len, void *arg)
+{
+	struct check_ctx *c = arg;
+	struct prefix pf;
+
+	if (prefix_parse(&pf, s, len) || ++c->n > GUARD_EXEMPT_MAX) {
+		if (c->bad && c->sz)
+			(void)re_snprintf(c->bad, c->sz, "%b", s, len);
+		return EINVAL;
+	}
+
+	return 0;
+}
+
+
+int guard_exempt_check(const char *list, char *bad, size_t sz)
+{
+	struct check_ctx c = {bad, sz, 0};
+
+	if (bad && sz)
+		bad[0] = '\0';
+
+	return list_walk(list, check_item, &c);
+}
+
+
+static int add_item(const char *s, size_t len, void *arg)
+{
+	struct guard *g = arg;
+
+	if (g->nexempt >= GUARD_EXEMPT_MAX)
+		return E2BIG;
+
+	if (prefix_parse(&g->exempt[g->nexempt], s, len))
+		return EINVAL;
+
+	++g->nexempt;
+
+	return 0;
+}
+
+
+static bool prefix_match(const struct prefix *pf, const struct sa *src)
+{
+	uint8_t a[16], b[16];
+	unsigned bits = pf->bits;
+
+	if (sa_af(&pf->addr) != sa_af(src))
+		return false;
+
+	if (sa_af(src) == AF_INET) {
+		const uint32_t x = htonl(sa_in(&pf->addr));
+		const uint32_t y = htonl(sa_in(src));
+
+		memcpy(a, &x, 4);
+		memcpy(b, &y, 4);
+	}
+	else {
+		sa_in6(&pf->addr, a);
+		sa_in6(src, b);
+	}
+
+	for (unsigned i = 0; bits; i++) {
+		const unsigned n = bits >= 8 ? 8 : bits;
+		const uint8_t mask = (uint8_t)(0xff << (8 - n));
+
+		if ((a[i] ^ b[i]) & mask)
+			return false;
+		bits -= n;
+	}
+
+	return true;
+}
+
+
+bool guard_exempt(const struct guard *g, const struct sa *src)
+{
+	if (!g || !src)
+		return false;
+
+	for (unsigned i = 0; i < g->nexempt; i++)
+		if (prefix_match(&g->exempt[i], src))
+			return true;
+
+	return false;
+}
+
+
 /* ---- rate limit --------------------------------------------------------- */
 
 static bool request_handler(const struct sip_msg *msg, void *arg)
@@ -90,7 +259,7 @@ static bool request_handler(const struct sip_msg *msg, void *arg)
 	struct guard *g = arg;
 	bool logit = false;
 
-	if (!g->pike)
+	if (!g->pike || guard_exempt(g, &msg->src))
 		return false;
 
 	if (pike_check(g->pike, &msg->src, g->now(), &logit) == PIKE_ALLOW)
@@ -318,7 +487,7 @@ uint16_t guard_admit(struct guard *g, const struct sip_msg *msg,
 		}
 	}
 
-	if (cfg->max_dialogs_per_source) {
+	if (cfg->max_dialogs_per_source && !guard_exempt(g, &msg->src)) {
 		n = guard_source_dialogs(g, &msg->src);
 		if (n >= cfg->max_dialogs_per_source) {
 			++g->stats.rej_source;
@@ -369,6 +538,13 @@ int guard_alloc(struct guard **gp, const struct cfg *cfg, struct sip *sip,
 	if (err)
 		goto out;
 
+	err = list_walk(cfg->pike_exempt, add_item, g);
+	if (err) {
+		warning("sip: guard: bad pike_exempt \"%s\"\n",
+			cfg->pike_exempt);
+		goto out;
+	}
+
 	if (cfg->pike_rate) {
 		struct pike_cfg pc = PIKE_CFG_DEFAULT;
 
@@ -389,10 +565,11 @@ int guard_alloc(struct guard **gp, const struct cfg *cfg, struct sip *sip,
 
 	info("sip: guard: rate limit %s%u/s burst %u ban %u s;"
 	     " max_legs_total %u, max_dialogs_per_source %u,"
-	     " overload_permille %u\n",
+	     " overload_permille %u; %u exempt source prefix%s\n",
 	     cfg->pike_rate ? "" : "off (", cfg->pike_rate, cfg->pike_burst,
 	     cfg->pike_ban_ms / 1000, cfg->max_legs_total,
-	     cfg->max_dialogs_per_source, cfg->overload_permille);
+	     cfg->max_dialogs_per_source, cfg->overload_permille,
+	     g->nexempt, g->nexempt == 1 ? "" : "es");
 
  out:
 	if (err)

@@ -59,6 +59,16 @@ void guard_dialog_added(struct guard *g, const struct sip_msg *msg,
 /** Live dialogs counted for the source address of sa (IP only). */
 uint32_t guard_source_dialogs(struct guard *g, const struct sa *src);
 
+/**
+ * Check a pike_exempt list: addresses or prefixes ("192.0.2.1",
+ * "10.0.0.0/8", "2001:db8::/32"), separated by commas or blanks.
+ * @return 0, or EINVAL with the offending item in bad.
+ */
+int  guard_exempt_check(const char *list, char *bad, size_t sz);
+
+/** Is src exempt from the per-source limits? */
+bool guard_exempt(const struct guard *g, const struct sa *src);
+
 /** A MEDIA_EV_WORKER_LOAD event (the load the engine last published). */
 void guard_worker_load(struct guard *g, unsigned worker, uint32_t permille);
 

@@ -239,7 +239,7 @@ def test_flood(r):
 def test_caps(r):
     d = ct.Daemon(r.tmp.path, name="chorusd-caps", conf={
         "max_legs_total": "4", "max_dialogs_per_source": "2", "retry_after": "7",
-        "pike_rate": "100", "overload_permille": "800"})
+        "pike_rate": "100", "overload_permille": "800", "pike_exempt": "127.0.0.9"})
     d.start()
     r.cleanups.append(lambda: stop_checked(r, d))
     parties = []
@@ -277,6 +277,18 @@ def test_caps(r):
         check("max_dialogs_per_source" in log and "max_legs_total" in log,
               "the 503s are not logged with their reason")
         for p in (p1[1], p1[2], p2[0], p2[1]):
+            rb = p.call.bye()
+            check(rb is not None and rb.status == 200, "%s BYE: %s" % (p.name, rb and rb.first))
+        # a source in pike_exempt (a trunk): three dialogs despite the cap of 2
+        trunk = [Party(d, "127.0.0.9", "trunk%d" % i, 400.0 + 100 * i) for i in range(3)]
+        parties += trunk
+        time.sleep(0.3)
+        for p in trunk:
+            f = p.join()
+            check(f is not None and f.status == 200, "%s from the exempt 127.0.0.9: %s"
+                  % (p.name, f and f.first))
+        ct.log("exempt source: 3 dialogs from 127.0.0.9 with max_dialogs_per_source 2")
+        for p in trunk:
             p.call.bye()
     except ct.TestFailure:
         d.dump_log(60)

@@ -275,6 +275,75 @@ static void test_cfg_keys(void **state)
 }
 
 
+static void test_exempt(void **state)
+{
+	struct sip_msg msg;
+	struct fix f;
+	struct sa sa;
+	uint32_t ra;
+	char bad[64], why[128];
+	(void)state;
+
+	assert_int_equal(guard_exempt_check("", bad, sizeof(bad)), 0);
+	assert_int_equal(guard_exempt_check(" 10.0.0.0/8,192.0.2.1 "
+					    "2001:db8::/32", bad,
+					    sizeof(bad)), 0);
+	assert_int_not_equal(guard_exempt_check("10.0.0.0/33", bad,
+						sizeof(bad)), 0);
+	assert_string_equal(bad, "10.0.0.0/33");
+	assert_int_not_equal(guard_exempt_check("10.0.0.1,host.example",
+						bad, sizeof(bad)), 0);
+	assert_string_equal(bad, "host.example");
+	assert_int_not_equal(guard_exempt_check("10.0.0.0/", bad,
+						sizeof(bad)), 0);
+	assert_int_not_equal(guard_exempt_check("2001:db8::/129", bad,
+						sizeof(bad)), 0);
+
+	memset(&f, 0, sizeof(f));
+	f.cfg.pike_rate = 10;
+	f.cfg.pike_burst = 20;
+	f.cfg.pike_ban_ms = 1000;
+	f.cfg.retry_after_s = 9;
+	f.cfg.max_dialogs_per_source = 1;
+	str_ncpy(f.cfg.pike_exempt, "192.0.2.0/25, 2001:db8::/32, 198.51.100.7",
+		 sizeof(f.cfg.pike_exempt));
+	assert_int_equal(sip_alloc(&f.sip, NULL, 8, 8, 8, "test", NULL,
+				   NULL), 0);
+	assert_int_equal(guard_alloc(&f.g, &f.cfg, f.sip, NULL, NULL), 0);
+
+	static const struct {
+		const char *ip;
+		bool exempt;
+	} tv[] = {
+		{"192.0.2.1", true}, {"192.0.2.127", true},
+		{"192.0.2.128", false}, {"192.0.3.1", false},
+		{"198.51.100.7", true}, {"198.51.100.8", false},
+		{"2001:db8:1::5", true}, {"2001:db9::1", false},
+		/* libre keeps a v4-mapped address as the IPv4 one */
+		{"::ffff:192.0.2.1", true},
+	};
+	for (size_t i = 0; i < sizeof(tv) / sizeof(tv[0]); i++) {
+		assert_int_equal(sa_set_str(&sa, tv[i].ip, 5060), 0);
+		assert_int_equal(guard_exempt(f.g, &sa), tv[i].exempt);
+	}
+
+	fix_close(&f);
+
+	/* a bad list stops the guard (and chorusd) */
+	str_ncpy(f.cfg.pike_exempt, "10.0.0.0/99", sizeof(f.cfg.pike_exempt));
+	assert_int_equal(sip_alloc(&f.sip, NULL, 8, 8, 8, "test", NULL,
+				   NULL), 0);
+	f.g = NULL;
+	assert_int_not_equal(guard_alloc(&f.g, &f.cfg, f.sip, NULL, NULL), 0);
+	assert_null(f.g);
+	sip_close(f.sip, true);
+	mem_deref(f.sip);
+	(void)msg;
+	(void)ra;
+	(void)why;
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -282,6 +351,7 @@ int main(void)
 		cmocka_unit_test(test_source_count_without_registry),
 		cmocka_unit_test(test_caps_registry),
 		cmocka_unit_test(test_cfg_keys),
+		cmocka_unit_test(test_exempt),
 	};
 	int r;
 
