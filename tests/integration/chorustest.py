@@ -1552,6 +1552,24 @@ opus_bitrate		32000
         except (TestFailure, OSError, struct.error):
             return 0
 
+    def wait_recorded(self, seconds, timeout):
+        """Wait (bounded) until the decode recording holds seconds of audio;
+        returns the seconds recorded. Better than a fixed sleep on a loaded
+        machine: the recording only grows while RTP arrives."""
+        end = time.monotonic() + timeout
+        sr = CODEC_RATE[self.codec]
+        while True:
+            p = self.recording()
+            if p:
+                try:
+                    _, sr, _ = read_wav(p)
+                except (TestFailure, OSError, struct.error):
+                    pass
+            got = self.rec_samples() / float(sr)
+            if got >= seconds or time.monotonic() >= end:
+                return got
+            time.sleep(0.1)
+
     def stop(self):
         if self.proc is None:
             return None
