@@ -728,6 +728,8 @@ int media_leg_add(struct media_engine *me, uint32_t room_id, uint32_t leg_id,
 	}
 	wleg_set_srtp(le->leg, stx, srx);
 	leg_keys_keep(le, prm);
+	if (prm->isolated)
+		le->leg->user_flags = MIX_MUTE | MIX_DEAF;
 
 	cmd->leg = le->leg;
 	cmd->room = re->room;

@@ -75,6 +75,10 @@ struct media_leg_params {
 	bool     srtp;
 	struct sdes_crypto srtp_tx;/**< our crypto: protects what we send  */
 	struct sdes_crypto srtp_rx;/**< the peer's crypto: what it sends   */
+	/* (added) media_leg_add only: the leg starts muted and deaf in the
+	 * mixer (PIN entry), so no frame of it is mixed before a later
+	 * media_leg_control can reach the worker. Ignored by updates. */
+	bool     isolated;
 };
 
 enum media_leg_op {

@@ -36,6 +36,7 @@
 #include "sip/call_int.h"
 #include "sip/leg_stats.h"
 #include "sip/sec_sdp.h"
+#include "sip/focus.h"
 #include "sip/info.h"
 #include "sip/refer.h"
 
@@ -135,6 +136,7 @@ static void media_params(const struct call *call, struct media_leg_params *p)
 	p->srtp       = call->neg.srtp;
 	p->srtp_tx    = call->neg.srtp_tx;
 	p->srtp_rx    = call->neg.srtp_rx;
+	p->isolated   = focus_leg_isolated(call->env->focus, call->leg);
 	re_snprintf(p->cname, sizeof(p->cname), "chorus-%u-%u@%j",
 		    call->room_id, call->leg_id, &call->ms.laddr_rtp);
 }

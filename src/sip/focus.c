@@ -864,6 +864,12 @@ static void ctl_prompt_handler(struct leg *leg, enum control_prompt p,
 }
 
 
+bool focus_leg_isolated(const struct focus *f, const struct leg *leg)
+{
+	return f && leg && !control_admitted(f->ctl, leg);
+}
+
+
 void focus_admit(struct focus *f, struct leg *leg, enum leg_role role)
 {
 	if (f && leg)

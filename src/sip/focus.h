@@ -38,6 +38,8 @@ struct sipevent_sock *focus_sipevent(const struct focus *focus);
 struct call_env *focus_env(const struct focus *focus);
 /** refer.c's pending and finished REFER jobs (owned by the focus). */
 struct list *focus_refers(struct focus *focus);
+/** Must the leg's media start out of the mix (PIN not entered yet)? */
+bool focus_leg_isolated(const struct focus *focus, const struct leg *leg);
 /** Admit a leg without PIN entry (the PIN came in the Request-URI). */
 void focus_admit(struct focus *focus, struct leg *leg, enum leg_role role);
 /** Hang up a leg after the current request was answered. */

@@ -432,6 +432,8 @@ static int dial(struct focus *f, struct room *room, const struct target *t,
 	call->leg_id = leg_id(call->leg);
 	leg_set_udata(call->leg, call);
 	leg_set_state(call->leg, LEG_PROCEEDING);
+	/* invited by a moderator: no PIN to enter */
+	control_admit(focus_control(f), call->leg, LEG_PARTICIPANT);
 
 	sa_cpy(&laddr, &msg->dst);
 	sa_set_port(&laddr, 0);
