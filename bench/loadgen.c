@@ -899,7 +899,9 @@ static void phase_window_end(void *arg)
 
 static void report(void)
 {
-	const double win_s = (g.win_end_us - g.win_start_us) / 1e6;
+	/* no window when no leg connected */
+	const double win_s = g.win_start_us && g.win_end_us > g.win_start_us ?
+		(g.win_end_us - g.win_start_us) / 1e6 : 0.0;
 	uint64_t tx = 0, rx = 0, rx_win = 0, tx_win = 0, rtcp = 0;
 	uint64_t rx_min = UINT64_MAX, rx_max = 0, seq_lost = 0;
 	unsigned nmedia = 0;
