@@ -1590,6 +1590,21 @@ opus_bitrate		32000
         return rc
 
 
+def wait_audio(clients, marks, seconds, timeout):
+    """Wait until every client's decode recording grew by seconds of audio
+    since marks (rec_samples() values), or timeout s passed; returns the
+    new marks. On a loaded machine audio arrives late, not wrongly: measure
+    a window of audio, not a window of wall-clock time."""
+    end = time.monotonic() + timeout
+    while True:
+        now = [c.rec_samples() for c in clients]
+        if all(n - m >= seconds * CODEC_RATE[c.codec] for c, n, m in zip(clients, now, marks)):
+            return now
+        if time.monotonic() >= end:
+            return now
+        time.sleep(0.1)
+
+
 # --------------------------------------------------------------------------
 # test runner
 

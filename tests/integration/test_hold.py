@@ -32,6 +32,13 @@ def marks(clients):
     return [c.rec_samples() for c in clients]
 
 
+def phase(clients, m0):
+    """PHASE_S of audio received by the listeners B, C (clients[1:]) after
+    marks m0 (bounded); the held A's recording is read as it is."""
+    m = ct.wait_audio(clients[1:], m0[1:], PHASE_S, 4 * PHASE_S)
+    return [clients[0].rec_samples()] + m
+
+
 def levels(c, s0, s1, freqs):
     x, sr, _ = ct.read_wav(c.recording())
     seg = x[s0:s1]
@@ -74,20 +81,17 @@ def part1(r, d, a, b, c):
               "%s: not established: %s" % (x.name, x.event_types()))
     time.sleep(SETTLE_S)
     m0 = marks(clients)
-    time.sleep(PHASE_S)
-    m1 = marks(clients)
+    m1 = phase(clients, m0)
     h = a.command("hold")
     check(h.get("ok"), "baresip hold command failed: %s" % h)
     time.sleep(SETTLE_S)
     m2 = marks(clients)
-    time.sleep(PHASE_S)
-    m3 = marks(clients)
+    m3 = phase(clients, m2)
     h = a.command("resume")
     check(h.get("ok"), "baresip resume command failed: %s" % h)
     time.sleep(SETTLE_S)
     m4 = marks(clients)
-    time.sleep(PHASE_S)
-    m5 = marks(clients)
+    m5 = phase(clients, m4)
     for x in clients:
         x.poll_events()
         check("CALL_CLOSED" not in x.event_types(), "%s: call closed during hold test: %s"
