@@ -18,6 +18,9 @@
 #include "ctrl/log.h"
 #include "media/worker.h"
 
+/* (added) old inbound SRTP context kept this long after a rekey */
+#define WLEG_REKEY_GRACE_MS 2000
+
 
 static uint64_t realtime_ns(void)
 {
@@ -210,6 +213,7 @@ void wleg_free(struct wleg *leg)
 	 * owner, so whichever thread holds the leg frees them */
 	mem_deref(leg->srtp_tx);
 	mem_deref(leg->srtp_rx);
+	mem_deref(leg->srtp_rx_old);
 	free(leg->prompt);
 	free(leg);
 }
@@ -219,7 +223,17 @@ void wleg_set_srtp(struct wleg *leg, struct sec_srtp *tx,
 		   struct sec_srtp *rx)
 {
 	mem_deref(leg->srtp_tx);
-	mem_deref(leg->srtp_rx);
+	leg->srtp_rx_old = mem_deref(leg->srtp_rx_old);
+	/* a rekey (not the first keys, not a switch to plain RTP): keep
+	   the old inbound context for a grace period */
+	if (leg->srtp_rx && rx && leg->srtp_rx != rx) {
+		leg->srtp_rx_old = leg->srtp_rx;
+		leg->srtp_rx_old_until_us = media_now_us() +
+			WLEG_REKEY_GRACE_MS * 1000;
+	}
+	else {
+		mem_deref(leg->srtp_rx);
+	}
 	leg->srtp_tx = tx;
 	leg->srtp_rx = rx;
 }
@@ -346,6 +360,38 @@ static bool rx_unprotect(struct wleg *leg, uint8_t *buf, size_t *len,
 
 	if (!leg->srtp_rx)
 		return true;
+
+	if (leg->srtp_rx_old) {
+		uint8_t copy[WORKER_RX_BUFSZ];
+		size_t n = *len;
+
+		if (media_now_us() >= leg->srtp_rx_old_until_us ||
+		    n > sizeof(copy)) {
+			leg->srtp_rx_old = mem_deref(leg->srtp_rx_old);
+		}
+		else {
+			/* libsrtp may have touched the buffer on failure
+			   (AEAD): the old context gets the original */
+			memcpy(copy, buf, n);
+			err = rtcp ?
+				sec_srtp_unprotect_rtcp(leg->srtp_rx, buf, len)
+				: sec_srtp_unprotect_rtp(leg->srtp_rx, buf, len);
+			if (!err)
+				return true;
+			err = rtcp ?
+				sec_srtp_unprotect_rtcp(leg->srtp_rx_old, copy,
+							&n)
+				: sec_srtp_unprotect_rtp(leg->srtp_rx_old, copy,
+							 &n);
+			if (!err) {
+				memcpy(buf, copy, n);
+				*len = n;
+				return true;
+			}
+			++leg->st.rx_srtp_fail;
+			return false;
+		}
+	}
 
 	err = rtcp ? sec_srtp_unprotect_rtcp(leg->srtp_rx, buf, len)
 		   : sec_srtp_unprotect_rtp(leg->srtp_rx, buf, len);

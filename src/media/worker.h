@@ -210,6 +210,11 @@ struct wleg {
 	struct sec_srtp *srtp_tx;  /**< NULL: plain RTP                     */
 	struct sec_srtp *srtp_rx;
 	bool srtp_expired_logged;
+	/* (added) the inbound context before the last rekey, tried for
+	 * packets that fail the new one until srtp_rx_old_until_us: the
+	 * peer's packets in flight under its old key are not lost */
+	struct sec_srtp *srtp_rx_old;
+	uint64_t srtp_rx_old_until_us;
 
 	unsigned user_flags;       /**< MIX_MUTE/MIX_DEAF from control      */
 	float gain_in, gain_out;
