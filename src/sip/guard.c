@@ -315,6 +315,24 @@ static bool src_cmp(struct le *le, void *arg)
 }
 
 
+/* The source as the caps see it: the IP, an IPv6 address by its /64
+   (as pike does: one host owns a whole /64) */
+static void src_key(struct sa *key, const struct sa *src)
+{
+	if (sa_af(src) == AF_INET6) {
+		uint8_t a[16];
+
+		sa_in6(src, a);
+		memset(a + 8, 0, 8);
+		sa_set_in6(key, a, 0);
+		return;
+	}
+
+	sa_cpy(key, src);
+	sa_set_port(key, 0);
+}
+
+
 static struct src_ent *src_find(const struct guard *g, const struct sa *ip)
 {
 	return list_ledata(hash_lookup(g->srcs, sa_hash(ip, SA_ADDR),
@@ -348,8 +366,7 @@ uint32_t guard_source_dialogs(struct guard *g, const struct sa *src)
 	if (!g || !src)
 		return 0;
 
-	sa_cpy(&ip, src);
-	sa_set_port(&ip, 0);
+	src_key(&ip, src);
 
 	e = src_find(g, &ip);
 
@@ -366,8 +383,7 @@ void guard_dialog_added(struct guard *g, const struct sip_msg *msg,
 	if (!g || !msg)
 		return;
 
-	sa_cpy(&ip, &msg->src);
-	sa_set_port(&ip, 0);
+	src_key(&ip, &msg->src);
 
 	e = src_find(g, &ip);
 	if (!e) {

@@ -206,6 +206,21 @@ static void test_caps_registry(void **state)
 			 503);
 	assert_non_null(strstr(why, "max_legs_total"));
 
+	/* IPv6: a /64 is one source for the per-source cap */
+	{
+		struct sa o1, o2, o3;
+
+		assert_int_equal(sa_set_str(&o1, "2001:db8:0:1::10", 1), 0);
+		assert_int_equal(sa_set_str(&o2, "2001:db8:0:1:ffff::99", 2),
+				 0);
+		assert_int_equal(sa_set_str(&o3, "2001:db8:0:2::10", 1), 0);
+		ma.src = o1;
+		guard_dialog_added(g, &ma, leg_id(legs[2]));
+		assert_int_equal(guard_source_dialogs(g, &o2), 1);
+		assert_int_equal(guard_source_dialogs(g, &o3), 0);
+		assert_int_equal(sa_set_str(&ma.src, "192.0.2.1", 5060), 0);
+	}
+
 	/* A's first leg leaves: A may call again, and so may C */
 	legs[0] = mem_deref(legs[0]);
 	assert_int_equal(guard_source_dialogs(g, &ma.src), 1);
