@@ -336,6 +336,39 @@ int codec_dec_fec(struct codec_dec *d, const uint8_t *p, size_t len,
 }
 
 
+/*
+ * The room mix is mono voice: 32 kbit/s is fullband hybrid Opus, the
+ * rate libopus's own guidance gives for fullband speech (28-40 kbit/s).
+ * OPUS_AUTO at 48 kHz mono would aim at 51 kbit/s, ~5 % more encoder
+ * CPU for no audible gain in a voice mix (docs/LOAD.md, bench/opuscost.c).
+ * The peer's maxaveragebitrate (RFC 7587: what it wants to receive at
+ * most) lowers it, never raises it.
+ */
+static opus_int32 opus_bitrate(const struct codec_fmt *fmt)
+{
+	uint32_t br = CODEC_OPUS_BITRATE;
+
+	if (fmt->maxavgbitrate && fmt->maxavgbitrate < br)
+		br = fmt->maxavgbitrate;
+	if (br < CODEC_OPUS_BITRATE_MIN)
+		br = CODEC_OPUS_BITRATE_MIN;
+
+	return (opus_int32)br;
+}
+
+
+void codec_enc_set_loss(struct codec_enc *e, unsigned percent)
+{
+	if (!e || e->id != CODEC_OPUS || !e->opus)
+		return;
+
+	if (percent > CODEC_OPUS_LOSS_MAX)
+		percent = CODEC_OPUS_LOSS_MAX;
+
+	opus_encoder_ctl(e->opus, OPUS_SET_PACKET_LOSS_PERC((int)percent));
+}
+
+
 int codec_enc_init(struct codec_enc *e, const struct codec_fmt *fmt,
 		   uint32_t room_srate, int complexity)
 {
@@ -367,12 +400,17 @@ int codec_enc_init(struct codec_enc *e, const struct codec_fmt *fmt,
 		if (complexity > 10)
 			complexity = 10;
 		opus_encoder_ctl(e->opus, OPUS_SET_COMPLEXITY(complexity));
+		/*
+		 * In-band FEC as the peer asked, but with an expected loss
+		 * of 0 libopus codes no LBRR at all: on a clean path it
+		 * would cost ~8 % of the encode and bits for nothing. The
+		 * send chain raises the loss from the peer's RTCP receiver
+		 * reports (txchain_set_loss), and LBRR follows.
+		 */
 		opus_encoder_ctl(e->opus, OPUS_SET_INBAND_FEC(fmt->fec ? 1 : 0));
-		opus_encoder_ctl(e->opus, OPUS_SET_PACKET_LOSS_PERC(
-				 fmt->fec ? CODEC_OPUS_FEC_LOSS : 0));
+		opus_encoder_ctl(e->opus, OPUS_SET_PACKET_LOSS_PERC(0));
 		opus_encoder_ctl(e->opus, OPUS_SET_DTX(fmt->dtx ? 1 : 0));
-		opus_encoder_ctl(e->opus, OPUS_SET_BITRATE(fmt->maxavgbitrate ?
-				 (opus_int32)fmt->maxavgbitrate : OPUS_AUTO));
+		opus_encoder_ctl(e->opus, OPUS_SET_BITRATE(opus_bitrate(fmt)));
 		break;
 
 	case CODEC_G722:

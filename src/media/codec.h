@@ -131,4 +131,18 @@ int  txchain_put(struct txchain *tx, const int16_t *frame, uint8_t *buf,
 int  txchain_pull(struct txchain *tx, uint8_t *buf, size_t size,
 		  size_t *lenp, uint32_t *ts_incp);
 
+/**
+ * (added) One RTCP receiver report from the peer about our stream: the
+ * packet loss it saw, in percent (fraction lost x 100 / 256, rounded up).
+ * Opus with in-band FEC negotiated (fmt->fec) starts with an expected
+ * loss of 0, which codes no FEC; the chain tells the encoder the worst of
+ * the last 4 reports, capped at 25 %, so LBRR (FEC) data is sent while
+ * the path loses packets (without fec libopus still uses it to lean less
+ * on inter-frame prediction). No-op for other codecs. Cheap: the encoder
+ * is only told on a change.
+ */
+void     txchain_set_loss(struct txchain *tx, unsigned percent);
+/** (added) The expected loss the encoder currently uses, percent. */
+unsigned txchain_loss(const struct txchain *tx);
+
 #endif

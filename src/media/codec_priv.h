@@ -20,6 +20,12 @@ enum {
 	CODEC_MAX_PKT_MS   = 120,              /**< longest packet accepted */
 	CODEC_MAX_SAMPLES  = 48 * CODEC_MAX_PKT_MS, /**< at 48 kHz         */
 	CODEC_OPUS_FEC_LOSS = 10,              /**< expected loss, %       */
+	/* (added) adaptive in-band FEC and the default bitrate; see
+	   codec_enc_init() and txchain_set_loss() */
+	CODEC_OPUS_LOSS_MAX = 25,              /**< cap of the expected loss */
+	CODEC_OPUS_LOSS_REPORTS = 4,           /**< reports smoothed (max) */
+	CODEC_OPUS_BITRATE  = 32000,           /**< mono voice mix, bit/s  */
+	CODEC_OPUS_BITRATE_MIN = 6000,         /**< RFC 7587 lower bound   */
 };
 
 struct codec_dec {
@@ -66,6 +72,10 @@ bool     codec_opus_has_fec(const uint8_t *p, size_t len);
 
 int      codec_enc_init(struct codec_enc *e, const struct codec_fmt *fmt,
 			uint32_t room_srate, int complexity);
+/** (added) Expected packet loss in percent for the encoder (opus; in-band
+ * FEC is only coded when fmt->fec and loss > 0; capped at
+ * CODEC_OPUS_LOSS_MAX). No-op for other codecs. */
+void     codec_enc_set_loss(struct codec_enc *e, unsigned percent);
 void     codec_enc_close(struct codec_enc *e);
 /** Encode n samples at e->srate; returns bytes (> 0) or -errno. */
 int      codec_enc_encode(struct codec_enc *e, const int16_t *pcm, size_t n,

@@ -499,6 +499,45 @@ int rtcpx_decode(struct rtcpx_info *info, const uint8_t *buf, size_t len)
 }
 
 
+int rtcpx_rb_find(struct rtcpx_rb *rb, const uint8_t *buf, size_t len,
+		  uint32_t ssrc)
+{
+	size_t off = 0;
+
+	if (!rb || !buf)
+		return EINVAL;
+
+	/* the compound passed rtcpx_decode(); the bounds are checked again
+	   all the same */
+	while (len - off >= 4) {
+		const uint8_t *p = buf + off;
+		const size_t plen = 4u * ((size_t)rd16(p + 2) + 1);
+		const unsigned count = p[0] & 0x1f, pt = p[1];
+		size_t first;
+		unsigned i;
+
+		if (plen > len - off)
+			return EBADMSG;
+
+		first = pt == RTCPX_SR ? 28 : pt == RTCPX_RR ? 8 : 0;
+		for (i = 0; first && i < count; i++) {
+			const size_t at = first + 24u * i;
+
+			if (at + 24 > plen)
+				return EBADMSG;
+			if (rd32(p + at) == ssrc) {
+				rb_decode(rb, p + at);
+				return 0;
+			}
+		}
+
+		off += plen;
+	}
+
+	return ENOENT;
+}
+
+
 static void rtcp_hdr(uint8_t *p, unsigned count, unsigned pt, size_t len)
 {
 	p[0] = (uint8_t)((RTPH_VERSION << 6) | count);

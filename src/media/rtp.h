@@ -178,6 +178,15 @@ struct rtcpx_info {
  */
 int    rtcpx_decode(struct rtcpx_info *info, const uint8_t *buf, size_t len);
 
+/**
+ * (added) The report block about source ssrc (e.g. our own stream) in a
+ * compound that rtcpx_decode() accepted, from any SR or RR in it.
+ * Returns 0 and fills rb, ENOENT when there is none, EBADMSG when a
+ * length does not fit.
+ */
+int    rtcpx_rb_find(struct rtcpx_rb *rb, const uint8_t *buf, size_t len,
+		     uint32_t ssrc);
+
 /** Each encoder returns the bytes written, or 0 if size is too small. */
 size_t rtcpx_encode_sr(uint8_t *buf, size_t size, const struct rtcpx_sr *sr,
 		       const struct rtcpx_rb *rb);

@@ -27,6 +27,10 @@ struct txchain {
 	size_t acc_size;
 	int16_t *cbuf;           /* one packet at the codec rate          */
 	size_t cbuf_size;
+	/* expected loss (opus FEC): the last reports, newest at loss_pos */
+	uint8_t loss_hist[CODEC_OPUS_LOSS_REPORTS];
+	unsigned loss_pos;
+	unsigned loss;           /* what the encoder was told, percent    */
 };
 
 
@@ -61,6 +65,9 @@ static int chain_setup(struct txchain *tx, const struct codec_fmt *fmt)
 		codec_enc_close(&tx->enc);
 		return err;
 	}
+
+	/* a new encoder (re-INVITE) keeps what we know about the path */
+	codec_enc_set_loss(&tx->enc, tx->loss);
 
 	ptime = ptime_fix(fmt);
 	tx->fmt = *fmt;
@@ -143,6 +150,46 @@ int txchain_set_fmt(struct txchain *tx, const struct codec_fmt *fmt)
 	codec_enc_close(&old);
 
 	return 0;
+}
+
+
+/*
+ * One receiver report's loss. RTCP comes every few seconds and the
+ * fraction lost is noisy (one lost packet of 250 is 0.4 %), so the
+ * encoder gets the worst of the last few reports: FEC switches on at the
+ * first report with loss and stays on until that many clean reports
+ * (about 20 s at the default 5 s interval) have followed, rather than
+ * flapping with every report.
+ */
+void txchain_set_loss(struct txchain *tx, unsigned percent)
+{
+	unsigned i, worst = 0;
+
+	if (!tx || tx->fmt.id != CODEC_OPUS)
+		return;
+
+	if (percent > CODEC_OPUS_LOSS_MAX)
+		percent = CODEC_OPUS_LOSS_MAX;
+
+	tx->loss_pos = (tx->loss_pos + 1) % CODEC_OPUS_LOSS_REPORTS;
+	tx->loss_hist[tx->loss_pos] = (uint8_t)percent;
+
+	for (i = 0; i < CODEC_OPUS_LOSS_REPORTS; i++) {
+		if (tx->loss_hist[i] > worst)
+			worst = tx->loss_hist[i];
+	}
+
+	if (worst == tx->loss)
+		return;
+
+	tx->loss = worst;
+	codec_enc_set_loss(&tx->enc, worst);
+}
+
+
+unsigned txchain_loss(const struct txchain *tx)
+{
+	return tx ? tx->loss : 0;
 }
 
 

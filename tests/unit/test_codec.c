@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "media/codec.h"
+#include "media/codec_priv.h"   /* codec_opus_has_fec() */
 #include <opus/opus.h>
 
 enum {
@@ -456,6 +457,167 @@ static void test_codec_g711_g722_oversize(void **state)
 }
 
 
+/* encode n 20 ms frames of the tone; packets and LBRR count */
+enum { FEC_FRAMES = 60 };
+
+struct fec_run {
+	uint8_t pkt[FEC_FRAMES][CODEC_MAX_PAYLOAD];
+	size_t len[FEC_FRAMES];
+	unsigned lbrr;           /* packets carrying LBRR                 */
+	size_t bytes;
+};
+
+/* speech-like: 130 Hz harmonics falling 1/k under a 4 Hz syllable
+ * envelope (SILK's VAD finds no speech in a steady tone, and LBRR is
+ * only coded for active frames) */
+static void voice(int16_t *v, size_t n, double *t)
+{
+	size_t i;
+	unsigned k;
+
+	for (i = 0; i < n; i++) {
+		const double env = 0.2 + 0.8 * fabs(sin(M_PI * 4.0 * *t));
+		double s = 0;
+
+		for (k = 1; k <= 20; k++)
+			s += sin(2 * M_PI * 130.0 * k * *t) / k;
+		v[i] = (int16_t)lrint(2500.0 * env * s);
+		*t += 1.0 / 48000;
+	}
+}
+
+
+static void fec_encode(struct txchain *tx, double *t, struct fec_run *r)
+{
+	int16_t in[960];
+	unsigned k;
+
+	memset(r, 0, sizeof(*r));
+	for (k = 0; k < FEC_FRAMES; k++) {
+		uint32_t inc;
+
+		voice(in, 960, t);
+		assert_int_equal(0, txchain_put(tx, in, r->pkt[k],
+						sizeof(r->pkt[k]), &r->len[k],
+						&inc));
+		assert_true(r->len[k] > 0);
+		assert_int_equal(960, inc);
+		r->bytes += r->len[k];
+		if (codec_opus_has_fec(r->pkt[k], r->len[k]))
+			++r->lbrr;
+	}
+}
+
+
+/*
+ * Adaptive in-band FEC: the peer asked for FEC, but with no loss
+ * reported the encoder sends none; a receiver report with loss turns it
+ * on (the receive side then recovers a lost packet from it), the worst
+ * of the last 4 reports holds it on, the cap is 25 %.
+ */
+static void test_codec_opus_adaptive_fec(void **state)
+{
+	const struct rx_cfg cfg = {48000, 20, 40, 200};
+	struct fec_run *r = calloc(1, sizeof(*r));
+	struct codec_fmt fmt, pcmu;
+	struct txchain *tx;
+	struct rxchain *rx;
+	struct rx_stats st;
+	int16_t out[960];
+	double phase = 0;
+	uint64_t now = 1000000;
+	int lost = -1;
+	unsigned k, i;
+	(void)state;
+
+	assert_non_null(r);
+	codec_fmt_default(&fmt, CODEC_OPUS);
+	assert_true(fmt.fec);
+	assert_int_equal(0, txchain_alloc(&tx, &fmt, 48000, 20, 5));
+	assert_int_equal(0, txchain_loss(tx));
+
+	/* clean path: no LBRR at all */
+	fec_encode(tx, &phase, r);
+	assert_int_equal(0, r->lbrr);
+	/* 32 kbit/s default (80 bytes per 20 ms), not OPUS_AUTO's 51 */
+	assert_true(r->bytes / FEC_FRAMES <= 100);
+
+	/* a report with 10 % loss: FEC in the packets after active frames */
+	txchain_set_loss(tx, 10);
+	assert_int_equal(10, txchain_loss(tx));
+	fec_encode(tx, &phase, r);
+	assert_true(r->lbrr > FEC_FRAMES / 4);
+
+	/* the receive side recovers a lost packet from its successor */
+	for (k = 10; k + 1 < FEC_FRAMES && lost < 0; k++) {
+		if (codec_opus_has_fec(r->pkt[k + 1], r->len[k + 1]))
+			lost = (int)k;
+	}
+	assert_true(lost > 0);
+	assert_int_equal(0, rxchain_alloc(&rx, &fmt, &cfg));
+	for (k = 0; k < FEC_FRAMES; k++) {
+		if ((int)k != lost) {
+			assert_int_equal(0, rxchain_put(rx, 7, (uint16_t)k,
+							k * 960, false,
+							r->pkt[k], r->len[k],
+							now));
+		}
+		(void)rxchain_get(rx, out, now);
+		now += 20000;
+	}
+	rxchain_stats(rx, &st);
+	assert_int_equal(1, st.lost);
+	assert_int_equal(1, st.fec_frames);
+	assert_int_equal(0, st.plc_frames);
+	rxchain_free(rx);
+
+	/* smoothing: three clean reports keep it, the fourth ends it */
+	for (i = 0; i < 3; i++) {
+		txchain_set_loss(tx, 0);
+		assert_int_equal(10, txchain_loss(tx));
+	}
+	txchain_set_loss(tx, 3);
+	assert_int_equal(3, txchain_loss(tx));
+	txchain_set_loss(tx, 0);
+	assert_int_equal(3, txchain_loss(tx));
+	for (i = 0; i < 3; i++)
+		txchain_set_loss(tx, 0);
+	assert_int_equal(0, txchain_loss(tx));
+	fec_encode(tx, &phase, r);
+	/* LBRR in packet n protects frame n-1: at most the first one */
+	assert_true(r->lbrr <= 1);
+	for (k = 1; k < FEC_FRAMES; k++)
+		assert_false(codec_opus_has_fec(r->pkt[k], r->len[k]));
+
+	/* capped */
+	txchain_set_loss(tx, 90);
+	assert_int_equal(25, txchain_loss(tx));
+
+	/* a new format (re-INVITE) keeps the expected loss */
+	assert_int_equal(0, txchain_set_fmt(tx, &fmt));
+	assert_int_equal(25, txchain_loss(tx));
+	fec_encode(tx, &phase, r);
+	assert_true(r->lbrr > FEC_FRAMES / 4);
+	txchain_free(tx);
+
+	/* the peer's maxaveragebitrate lowers the rate */
+	fmt.maxavgbitrate = 16000;
+	assert_int_equal(0, txchain_alloc(&tx, &fmt, 48000, 20, 5));
+	fec_encode(tx, &phase, r);
+	assert_true(r->bytes / FEC_FRAMES <= 50);
+	txchain_free(tx);
+
+	/* not opus: nothing to do */
+	codec_fmt_default(&pcmu, CODEC_PCMU);
+	assert_int_equal(0, txchain_alloc(&tx, &pcmu, 48000, 20, 5));
+	txchain_set_loss(tx, 10);
+	assert_int_equal(0, txchain_loss(tx));
+	txchain_free(tx);
+
+	free(r);
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -468,6 +630,7 @@ int main(void)
 		cmocka_unit_test(test_codec_opus_malformed),
 		cmocka_unit_test(test_codec_opus_stereo_to_mono),
 		cmocka_unit_test(test_codec_g711_g722_oversize),
+		cmocka_unit_test(test_codec_opus_adaptive_fec),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -374,6 +374,52 @@ static void test_rtcp_sr_sdes_bye_roundtrip(void **state)
 }
 
 
+/* (added) the report block about one source, wherever it is: second
+ * block of an RR after an SR (adaptive Opus FEC reads our own) */
+static void test_rtcp_rb_find(void **state)
+{
+	uint8_t buf[256];
+	struct rtcpx_sr sr = { 0x11223344, 1, 2, 3, 4, 5 };
+	struct rtcpx_rb a = { 0x0a0a0a0a, 10, 3, 100, 1, 0, 0 };
+	struct rtcpx_rb b = { 0x0b0b0b0b, 64, 77, 200, 2, 0, 0 };
+	struct rtcpx_rb rb;
+	struct rtcpx_info info;
+	size_t n, k;
+	(void)state;
+
+	n = rtcpx_encode_sr(buf, sizeof(buf), &sr, &a);
+	/* an RR with two blocks: a copy of the one-block RR, the other
+	   block appended and the header's count and length raised */
+	k = rtcpx_encode_rr(buf + n, sizeof(buf) - n, 0x99, &a);
+	assert_int_equal(32, k);
+	k = rtcpx_encode_rr(buf + n + 32, sizeof(buf) - n - 32, 0x99, &b);
+	memmove(buf + n + 32, buf + n + 32 + 8, 24);
+	buf[n] = (uint8_t)((buf[n] & 0xe0) | 2);
+	buf[n + 3] = 13;                      /* (4 + 4 + 48) / 4 - 1 */
+	n += 56;
+	assert_int_equal(0, rtcpx_decode(&info, buf, n));
+	assert_int_equal(3, info.nrb);
+	assert_int_equal(a.ssrc, info.rb.ssrc);   /* only the first one */
+
+	assert_int_equal(0, rtcpx_rb_find(&rb, buf, n, b.ssrc));
+	assert_int_equal(b.ssrc, rb.ssrc);
+	assert_int_equal(64, rb.fraction);
+	assert_int_equal(77, rb.lost);
+	assert_int_equal(200, rb.ext_seq);
+	assert_int_equal(0, rtcpx_rb_find(&rb, buf, n, a.ssrc));
+	assert_int_equal(10, rb.fraction);
+	assert_int_equal(ENOENT, rtcpx_rb_find(&rb, buf, n, 0x12345678));
+	/* the sender's own SSRC is not a report block */
+	assert_int_equal(ENOENT, rtcpx_rb_find(&rb, buf, n, sr.ssrc));
+
+	/* a count beyond the packet's length */
+	buf[52] = (uint8_t)((buf[52] & 0xe0) | 3);
+	assert_int_equal(EBADMSG, rtcpx_rb_find(&rb, buf, n, 0x12345678));
+	/* a length beyond the datagram */
+	assert_int_equal(EBADMSG, rtcpx_rb_find(&rb, buf, n - 4, b.ssrc));
+}
+
+
 static void test_rtcp_rejects_malformed_compound(void **state)
 {
 	uint8_t buf[256];
@@ -533,6 +579,7 @@ int main(void)
 		cmocka_unit_test(test_rtp_telev_lost_end_reported_on_next),
 		cmocka_unit_test(test_rtcp_sr_sdes_bye_roundtrip),
 		cmocka_unit_test(test_rtcp_rejects_malformed_compound),
+		cmocka_unit_test(test_rtcp_rb_find),
 		cmocka_unit_test(test_rtcp_ntp_conversion),
 		cmocka_unit_test(test_rtp_rtcp_parsers_survive_fuzz),
 	};

@@ -32,6 +32,7 @@ struct run {
 	enum codec_id id;
 	uint32_t room;
 	bool rx_fec;
+	unsigned tx_loss;        /* txchain_set_loss(): opus FEC on      */
 	int drop_seq;            /* packet index to lose, -1 none        */
 	unsigned stop_after;     /* packets sent, then silence            */
 	/* output */
@@ -97,6 +98,8 @@ static void run_chain(struct run *r)
 	rfmt.fec = r->rx_fec;
 	assert_int_equal(0, txchain_alloc(&tx, &fmt, r->room, PTIME, 5));
 	assert_int_equal(0, rxchain_alloc(&rx, &rfmt, &cfg));
+	if (r->tx_loss)
+		txchain_set_loss(tx, r->tx_loss);
 
 	for (k = 0; k < MAX_FRAMES; k++) {
 		size_t len;
@@ -288,8 +291,10 @@ static void test_rx_opus_fec(void **state)
 	(void)state;
 
 	/* find a packet whose successor carries LBRR: the encoder only adds
-	   FEC data after active frames, so not every packet has it */
+	   FEC data after active frames, so not every packet has it; and
+	   only with an expected loss (adaptive FEC: none at 0 %) */
 	r->rx_fec = true;
+	r->tx_loss = 10;
 	run_chain(r);
 	for (k = 30; k < 80 && lost < 0; k++) {
 		if (codec_opus_has_fec(r->pkt[k + 1], r->pkt_len[k + 1]))
@@ -301,6 +306,7 @@ static void test_rx_opus_fec(void **state)
 	/* lose it: recovered from the next packet's FEC, no PLC */
 	r = run_new(CODEC_OPUS, 48000);
 	r->rx_fec = true;
+	r->tx_loss = 10;
 	r->drop_seq = lost;
 	run_chain(r);
 	assert_int_equal(1, r->st.lost);
@@ -310,6 +316,7 @@ static void test_rx_opus_fec(void **state)
 	/* the same loss without FEC is concealed instead */
 	ref = run_new(CODEC_OPUS, 48000);
 	ref->rx_fec = false;
+	ref->tx_loss = 10;
 	ref->drop_seq = lost;
 	run_chain(ref);
 	assert_int_equal(1, ref->st.plc_frames);
