@@ -579,6 +579,20 @@ int guard_alloc(struct guard **gp, const struct cfg *cfg, struct sip *sip,
 	if (err)
 		goto out;
 
+	/* every leg binds an RTP/RTCP pair: a cap above the port range
+	   means the range, not the cap, refuses calls (503 "no media port") */
+	{
+		const uint32_t pairs = (cfg->media.rtp_port_max -
+					cfg->media.rtp_port_min + 1u) / 2u;
+
+		if (!cfg->max_legs_total || cfg->max_legs_total > pairs)
+			info("sip: guard: note: the RTP port range %u-%u has"
+			     " %u pairs, fewer than max_legs_total (%u%s)\n",
+			     cfg->media.rtp_port_min, cfg->media.rtp_port_max,
+			     pairs, cfg->max_legs_total,
+			     cfg->max_legs_total ? "" : " = no limit");
+	}
+
 	info("sip: guard: rate limit %s%u/s burst %u ban %u s;"
 	     " max_legs_total %u, max_dialogs_per_source %u,"
 	     " overload_permille %u; %u exempt source prefix%s\n",
