@@ -11,12 +11,20 @@
  * (run_fuzzers.sh starts it under `unshare -rn`); it checks and refuses to
  * run otherwise.
  *
+ * Dialogs: an input may hold several datagrams separated by
+ * "\r\n--next--\r\n", sent in order. Before each one, "$TOTAG" becomes
+ * the To tag of the last response the phone received and "$PORT" the
+ * phone's port, so one input can set up a call (INVITE, ACK) and go on
+ * inside it (INFO control, re-INVITE, UPDATE, REFER, BYE) although
+ * chorus picks its tags at random.
+ *
  * State: dialogs and transactions live across inputs (as in the daemon);
  * the endpoint, registry and SIP stack are rebuilt every REBUILD inputs or
  * when more than MAX_CALLS dialogs are up, which bounds memory. A crash can
  * therefore depend on the inputs before it: re-run the saved input alone
  * first, then the corpus in order.
  */
+#define _GNU_SOURCE  /* memmem */
 #include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -39,7 +48,10 @@
 #include "sip/endpoint.h"
 #include "fuzz_common.h"
 
-enum { REBUILD = 500, MAX_CALLS = 16, MAX_DGRAM = 65000 };
+enum { REBUILD = 500, MAX_CALLS = 16, MAX_DGRAM = 65000, MAX_PARTS = 8 };
+
+static const char SEP[] = "\r\n--next--\r\n";
+static bool trace;     /* FUZZ_ENDPOINT_TRACE=1: first lines to stderr */
 
 static struct {
 	char dir[64];
@@ -48,6 +60,8 @@ static struct {
 	struct endpoint *ep;
 	struct sa ep_addr;
 	int fd;                 /* the phone: a plain UDP socket */
+	uint16_t port;          /* its port                        */
+	char totag[64];         /* To tag of the last response     */
 	unsigned n;
 } g;
 
@@ -182,6 +196,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 
 	require_netns();
+	trace = getenv("FUZZ_ENDPOINT_TRACE") != NULL;
 
 	if (libre_init())
 		exit(1);
@@ -222,21 +237,85 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		exit(1);
 	}
 
+	{
+		struct sa me;
+		socklen_t len = sizeof(me.u);
+
+		sa_init(&me, AF_INET);
+		if (getsockname(g.fd, &me.u.sa, &len))
+			exit(1);
+		g.port = ntohs(me.u.in.sin_port);
+	}
+
 	self_test();
 
 	return 0;
 }
 
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* Remember the To tag of a response (for "$TOTAG" in the next part). */
+static void take_totag(const char *p, size_t n)
 {
-	uint8_t buf[2048];
+	struct pl to, tag;
 
-	if (size > MAX_DGRAM)
-		size = MAX_DGRAM;
+	if (n < 8 || memcmp(p, "SIP/2.0 ", 8))
+		return;
+	if (re_regex(p, n, "\nTo:[^\r\n]+", &to) &&
+	    re_regex(p, n, "\nt:[^\r\n]+", &to))
+		return;
+	if (re_regex(to.p, to.l, ";tag=[^;, \t]+", &tag) ||
+	    tag.l >= sizeof(g.totag))
+		return;
+	pl_strcpy(&tag, g.totag, sizeof(g.totag));
+}
 
-	if (sendto(g.fd, data, size, 0, &g.ep_addr.u.sa, g.ep_addr.len) < 0)
-		return 0;
+
+/* Copy p[0..n) into out with $TOTAG and $PORT replaced. */
+static size_t expand(char *out, size_t size, const uint8_t *p, size_t n)
+{
+	char port[8];
+	size_t o = 0;
+
+	snprintf(port, sizeof(port), "%u", g.port);
+	for (size_t i = 0; i < n && o < size; ) {
+		const char *rep = NULL;
+		size_t skip = 0;
+
+		if (n - i >= 6 && !memcmp(p + i, "$TOTAG", 6)) {
+			rep = g.totag;
+			skip = 6;
+		}
+		else if (n - i >= 5 && !memcmp(p + i, "$PORT", 5)) {
+			rep = port;
+			skip = 5;
+		}
+		if (rep) {
+			size_t l = strlen(rep);
+
+			if (l > size - o)
+				l = size - o;
+			memcpy(out + o, rep, l);
+			o += l;
+			i += skip;
+			continue;
+		}
+		out[o++] = (char)p[i++];
+	}
+
+	return o;
+}
+
+
+static void send_part(const uint8_t *p, size_t n)
+{
+	static char out[MAX_DGRAM];
+	char buf[4096];
+	size_t len = expand(out, sizeof(out), p, n);
+
+	if (trace)
+		fprintf(stderr, ">> %.*s\n", (int)strcspn(out, "\r\n"), out);
+	if (sendto(g.fd, out, len, 0, &g.ep_addr.u.sa, g.ep_addr.len) < 0)
+		return;
 
 	/* the datagram is queued on the loopback socket already: one pass
 	   reads and handles it; a second lets what it started go out */
@@ -244,9 +323,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	loop_once();
 
 	/* whatever came back to the phone */
-	for (int i = 0; i < 64; i++)
-		if (recv(g.fd, buf, sizeof(buf), 0) < 0)
+	for (int i = 0; i < 64; i++) {
+		ssize_t r = recv(g.fd, buf, sizeof(buf), 0);
+
+		if (r < 0)
 			break;
+		if (trace)
+			fprintf(stderr, "<< %.*s\n",
+				(int)strcspn(buf, "\r\n"), buf);
+		take_totag(buf, (size_t)r);
+	}
+}
+
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const uint8_t *p = data, *end = data + size;
+
+	g.totag[0] = '\0';
+
+	for (int k = 0; k < MAX_PARTS && p <= end; k++) {
+		const uint8_t *q = memmem(p, (size_t)(end - p), SEP,
+					  sizeof(SEP) - 1);
+		size_t n = q ? (size_t)(q - p) : (size_t)(end - p);
+
+		send_part(p, n);
+		if (!q)
+			break;
+		p = q + sizeof(SEP) - 1;
+	}
 
 	if (++g.n % REBUILD == 0 || endpoint_call_count(g.ep) > MAX_CALLS) {
 		stack_down();

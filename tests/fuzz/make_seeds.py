@@ -341,7 +341,61 @@ def seeds_menu():
     put("menu", "keymap", bytes([0x01, 0, 0]) + keyseq("#1#2") + b"\0mute=#1,lock=#2,help=,muteall=*9")
 
 
+# ---- endpoint dialogs (fuzz_endpoint: parts, $TOTAG, $PORT) -----------
+
+SEP = b"\r\n--next--\r\n"
+
+
+def dlg_req(method, cseq, body=b"", ctype=None, extra=(), totag=True, callid="dlg1@fuzz",
+            branch=None, user="1000"):
+    h = ["%s sip:%s@127.0.0.1 SIP/2.0" % (method, user),
+         "Via: SIP/2.0/UDP 127.0.0.1:$PORT;branch=z9hG4bK%s;rport" % (branch or "%s%d" % (method.lower(), cseq)),
+         "Max-Forwards: 70",
+         "To: <sip:%s@127.0.0.1>%s" % (user, ";tag=$TOTAG" if totag else ""),
+         "From: \"Fuzz <&>\" <sip:fuzz@127.0.0.1>;tag=f1",
+         "Call-ID: " + callid,
+         "CSeq: %d %s" % (cseq, "ACK" if method == "ACK" else method),
+         "Contact: <sip:fuzz@127.0.0.1:$PORT>"] + list(extra)
+    if ctype:
+        h.append("Content-Type: " + ctype)
+    h.append("Content-Length: %d" % len(body))
+    return ("\r\n".join(h) + "\r\n\r\n").encode() + body
+
+
+def seeds_endpoint():
+    invite = dlg_req("INVITE", 1, SDP_PCMU.encode(), "application/sdp",
+                     ["Supported: timer", "Session-Expires: 1800;refresher=uac",
+                      "Allow: INVITE, ACK, BYE, CANCEL, UPDATE, INFO, REFER"], totag=False)
+    ack = dlg_req("ACK", 1, branch="ack1")
+    bye = dlg_req("BYE", 9)
+    info_json = dlg_req("INFO", 2, b'{"cmd":"mute","target":"self"}', "application/json",
+                        ["Info-Package: chorus-control"])
+    info_gain = dlg_req("INFO", 3, b'{"cmd":"gain","target":"all","in_db":-6,"out_db":3}',
+                        "application/json", ["Info-Package: chorus-control"])
+    info_dtmf = dlg_req("INFO", 4, b"Signal=*\r\nDuration=160\r\n", "application/dtmf-relay")
+    reinv_hold = dlg_req("INVITE", 5, SDP_HOLD.encode(), "application/sdp")
+    update = dlg_req("UPDATE", 6, extra=["Session-Expires: 120"])
+    refer = dlg_req("REFER", 7, extra=["Refer-To: <sip:alice@127.0.0.1>", "Referred-By: <sip:fuzz@127.0.0.1>"])
+    put("endpoint", "call_control", SEP.join([invite, ack, info_json, info_gain, info_dtmf, bye]))
+    put("endpoint", "call_reinvite", SEP.join([invite, ack, reinv_hold, dlg_req("ACK", 5, branch="ack5"),
+                                               update, refer, bye]))
+    late = dlg_req("INVITE", 1, totag=False, callid="late@fuzz")
+    late_ack = dlg_req("ACK", 1, SDP_G722.encode(), "application/sdp", callid="late@fuzz", branch="ackl")
+    put("endpoint", "late_offer", SEP.join([late, late_ack, dlg_req("BYE", 2, callid="late@fuzz")]))
+    sub = dlg_req("SUBSCRIBE", 1, totag=False, callid="sub@fuzz",
+                  extra=["Event: conference", "Accept: application/conference-info+xml", "Expires: 600"])
+    put("endpoint", "subscribe", SEP.join([invite, ack, sub,
+                                           dlg_req("SUBSCRIBE", 2, callid="sub@fuzz", extra=["Event: conference", "Expires: 0"]),
+                                           bye]))
+    put("endpoint", "message", dlg_req("MESSAGE", 1, b"hello room", "text/plain", totag=False,
+                                       callid="msg@fuzz"))
+    put("endpoint", "cancel", SEP.join([dlg_req("INVITE", 1, SDP_PCMU.encode(), "application/sdp",
+                                                totag=False, callid="cxl@fuzz", branch="cxl1"),
+                                        dlg_req("CANCEL", 1, totag=False, callid="cxl@fuzz", branch="cxl1")]))
+
+
 def main():
+    seeds_endpoint()
     seeds_menu()
     seeds_roster()
     seeds_sdp()

@@ -63,9 +63,9 @@ for t in "${targets[@]}"; do
 		corpus="$tmp/corpus-$t"
 	fi
 	mkdir -p "$corpus"
-	sd=$t
-	[ "$t" = endpoint ] && sd=sip      # the same datagrams, end to end
-	[ -d "$seeds/$sd" ] && cp -n "$seeds/$sd"/* "$corpus"/ 2>/dev/null || true
+	[ -d "$seeds/$t" ] && cp -n "$seeds/$t"/* "$corpus"/ 2>/dev/null || true
+	# endpoint: its dialog seeds and every single datagram of fuzz_sip
+	[ "$t" = endpoint ] && cp -n "$seeds/sip"/* "$corpus"/ 2>/dev/null || true
 
 	args=(-max_total_time="$secs" -rss_limit_mb=2560 -timeout=10
 	      -print_final_stats=1 -artifact_prefix="$fdir/artifacts/$t-")
