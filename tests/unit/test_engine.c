@@ -1633,7 +1633,8 @@ static void test_engine_rtcp_reports_answer_our_sr(void **state)
 
 	a = &r.c[0];
 	/* ~2 s at a 0.2..0.6 s interval */
-	print_message("A got %u RTCP, %u SR\n", a->rtcp_pkts, a->srs);
+	print_message("A got %u RTCP, %u SR, %u RTP, %u bad\n", a->rtcp_pkts,
+		      a->srs, a->rtp_pkts, a->bad);
 	assert_true(a->srs >= 3);
 	assert_true(a->have_reply);
 
@@ -2094,6 +2095,10 @@ int main(void)
 		T(test_engine_ipv6_leg_with_ipv4_leg_and_dscp),
 		T(test_engine_ipv4_dscp),
 	};
+
+	/* e.g. TEST_FILTER='*rtcp*' to run one test in a loop */
+	if (getenv("TEST_FILTER"))
+		cmocka_set_test_filter(getenv("TEST_FILTER"));
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
