@@ -409,6 +409,7 @@ static void rx_rtcp(struct worker *w, struct wleg *leg, uint8_t *buf,
 		    size_t len, const struct sa *src, uint64_t now_us)
 {
 	struct rtcpx_info info;
+	struct rtcpx_rb rb;
 	struct sa *latch = leg->fd_rtcp < 0 ? &leg->raddr_rtp
 					    : &leg->raddr_rtcp;
 	bool latched = leg->fd_rtcp < 0 ? leg->latched : leg->latched_rtcp;
@@ -445,6 +446,11 @@ static void rx_rtcp(struct worker *w, struct wleg *leg, uint8_t *buf,
 		leg->lsr = rtcpx_ntp_mid(info.sr.ntp_sec, info.sr.ntp_frac);
 		leg->lsr_rx_us = now_us;
 	}
+
+	/* (added) the peer's loss on our stream drives Opus in-band FEC
+	 * (txchain_set_loss: off on a clean path, on while it loses) */
+	if (info.nrb && !rtcpx_rb_find(&rb, buf, len, leg->ssrc))
+		txchain_set_loss(leg->tx, (rb.fraction * 100u + 255u) / 256u);
 }
 
 

@@ -15,6 +15,8 @@
 #include <chorus/mixer.h>
 #include "media/worker.h"
 
+enum { SHENC_FEC_LOSS = 10 };   /* (added) percent, opus shared encoders */
+
 
 static void tone_mix(struct worker *w, struct wleg *leg, int16_t *out,
 		     size_t ns)
@@ -320,6 +322,12 @@ void wsend_leg(struct worker *w, struct wroom *room,
 						     cfg->ptime_ms,
 						     cfg->opus_complexity))
 				se->tx = NULL;
+			/* (added) one encode for many listeners, whose
+			 * paths are not tracked per group: in-band FEC
+			 * stays on as if 10 % were lost (per-leg encoders
+			 * follow their peer's reports, wleg.c) */
+			else if (se->fmt.fec && !txchain_loss(se->tx))
+				txchain_set_loss(se->tx, SHENC_FEC_LOSS);
 
 			if (se->tx)
 				encode_frame(se->tx, out, &se->pkts);
