@@ -20,6 +20,10 @@
 
 /* (added) old inbound SRTP context kept this long after a rekey */
 #define WLEG_REKEY_GRACE_MS 2000
+/* (added) consecutive in-sequence packets a source other than the SDP
+ * address must send, with none from the SDP address meanwhile, before it
+ * latches (strict RTP, like rtpengine/Asterisk strictrtp) */
+#define WLEG_LATCH_PROBATION 4
 
 
 static uint64_t realtime_ns(void)
@@ -413,6 +417,9 @@ static void rx_rtcp(struct worker *w, struct wleg *leg, uint8_t *buf,
 	struct sa *latch = leg->fd_rtcp < 0 ? &leg->raddr_rtp
 					    : &leg->raddr_rtcp;
 	bool latched = leg->fd_rtcp < 0 ? leg->latched : leg->latched_rtcp;
+	bool from_sdp = leg->fd_rtcp >= 0 &&
+		sa_isset(&leg->prm.raddr_rtcp, SA_ALL) &&
+		sa_cmp(src, &leg->prm.raddr_rtcp, SA_ALL);
 	(void)w;
 
 	if (len < 8 || (buf[0] >> 6) != RTPH_VERSION) {
@@ -420,7 +427,15 @@ static void rx_rtcp(struct worker *w, struct wleg *leg, uint8_t *buf,
 		return;
 	}
 
-	if (latched && !sa_cmp(src, latch, SA_ALL)) {
+	if (latched && !from_sdp && !sa_cmp(src, latch, SA_ALL)) {
+		++leg->st.rx_dropped_src;
+		return;
+	}
+
+	/* a separate RTCP socket latches only to the SDP RTCP address or
+	 * to the host the RTP comes from, never to a stranger */
+	if (leg->fd_rtcp >= 0 && !latched && !from_sdp &&
+	    !sa_cmp(src, &leg->raddr_rtp, SA_ADDR)) {
 		++leg->st.rx_dropped_src;
 		return;
 	}
@@ -433,7 +448,7 @@ static void rx_rtcp(struct worker *w, struct wleg *leg, uint8_t *buf,
 		return;
 	}
 
-	if (leg->fd_rtcp >= 0 && !leg->latched_rtcp) {
+	if (leg->fd_rtcp >= 0 && (!leg->latched_rtcp || from_sdp)) {
 		leg->raddr_rtcp = *src;
 		leg->latched_rtcp = true;
 	}
@@ -454,18 +469,62 @@ static void rx_rtcp(struct worker *w, struct wleg *leg, uint8_t *buf,
 }
 
 
+/* a source other than the SDP address: true once it has sent
+ * WLEG_LATCH_PROBATION consecutive in-sequence packets */
+static bool latch_probation(struct wleg *leg, const struct sa *src,
+			    uint16_t seq)
+{
+	if (leg->cand_n && sa_cmp(src, &leg->cand, SA_ALL) &&
+	    seq == (uint16_t)(leg->cand_seq + 1)) {
+		++leg->cand_n;
+	}
+	else {
+		leg->cand = *src;
+		leg->cand_n = 1;
+	}
+	leg->cand_seq = seq;
+
+	return leg->cand_n >= WLEG_LATCH_PROBATION;
+}
+
+
+static void latch_to(struct wleg *leg, const struct sa *src)
+{
+	leg->raddr_rtp = *src;
+	leg->latched = true;
+	leg->cand_n = 0;
+
+	if (leg->fd_rtcp < 0) {
+		leg->raddr_rtcp = *src;
+	}
+	else if (!leg->latched_rtcp) {
+		/* behind NAT the SDP address is useless: guess
+		 * port + 1 until RTCP arrives and latches */
+		leg->raddr_rtcp = *src;
+		sa_set_port(&leg->raddr_rtcp, (uint16_t)(sa_port(src) + 1));
+	}
+}
+
+
 static void rx_rtp(struct worker *w, struct wleg *leg, uint8_t *buf,
 		   size_t len, const struct sa *src, uint64_t now_us)
 {
 	const uint8_t *pay;
 	struct rtph h;
+	bool from_sdp, known;
 
 	if (len < RTPH_HDR_SIZE || (buf[0] >> 6) != RTPH_VERSION) {
 		++leg->st.rx_malformed;
 		return;
 	}
 
-	if (leg->latched && !sa_cmp(src, &leg->raddr_rtp, SA_ALL)) {
+	/* strict latching: the SDP-signalled address is always believed
+	 * (and re-latches), anyone else only before a latch, on probation */
+	from_sdp = sa_isset(&leg->prm.raddr_rtp, SA_ALL) &&
+		sa_cmp(src, &leg->prm.raddr_rtp, SA_ALL);
+	known = leg->latched && sa_cmp(src, &leg->raddr_rtp, SA_ALL);
+
+	if (leg->latched && !known && !from_sdp) {
 		++leg->st.rx_dropped_src;
 		return;
 	}
@@ -485,21 +544,19 @@ static void rx_rtp(struct worker *w, struct wleg *leg, uint8_t *buf,
 		return;
 	}
 
-	/* symmetric RTP: the first valid packet fixes the remote address */
-	if (!leg->latched) {
-		leg->raddr_rtp = *src;
-		leg->latched = true;
-
-		if (leg->fd_rtcp < 0) {
-			leg->raddr_rtcp = *src;
+	/* symmetric RTP: only a packet that passed every check latches;
+	 * a stranger's first packets must not take over the leg */
+	if (from_sdp) {
+		leg->cand_n = 0;
+		if (!known)
+			latch_to(leg, src);
+	}
+	else if (!leg->latched) {
+		if (!latch_probation(leg, src, h.seq)) {
+			++leg->st.rx_dropped_src;
+			return;
 		}
-		else if (!leg->latched_rtcp) {
-			/* behind NAT the SDP address is useless: guess
-			 * port + 1 until RTCP arrives and latches */
-			leg->raddr_rtcp = *src;
-			sa_set_port(&leg->raddr_rtcp,
-				    (uint16_t)(sa_port(src) + 1));
-		}
+		latch_to(leg, src);
 	}
 
 	leg->last_rx_us = now_us;

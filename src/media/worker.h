@@ -204,6 +204,11 @@ struct wleg {
 	struct sa raddr_rtcp;
 	bool latched;
 	bool latched_rtcp;
+	/* (added) strict latching: a source other than the SDP address
+	 * latches only after WLEG_LATCH_PROBATION in-sequence packets */
+	struct sa cand;
+	uint16_t cand_seq;
+	unsigned cand_n;
 
 	struct rxchain *rx;
 	struct txchain *tx;
