@@ -13,8 +13,10 @@
  * as a media_dir; whether a one-way offer means "hold" (take the leg
  * out of the mix) is flagged in res->hold and decided by the call layer.
  */
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <re.h>
 
@@ -219,8 +221,10 @@ static int fail(struct sdpneg_result *res, uint16_t scode, int err,
 	va_list ap;
 
 	res->scode = scode;
+	/* libre's re_vsnprintf leaves the buffer empty when the text does
+	 * not fit; the formats here are plain C, so let vsnprintf truncate */
 	va_start(ap, fmt);
-	(void)re_vsnprintf(res->reason, sizeof(res->reason), fmt, ap);
+	(void)vsnprintf(res->reason, sizeof(res->reason), fmt, ap);
 	va_end(ap);
 
 	return err;
