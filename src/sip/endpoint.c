@@ -24,6 +24,7 @@
 
 #include "ctrl/log.h"
 #include "sip/call.h"
+#include "sip/call_int.h"
 #include "sip/endpoint.h"
 #include "sip/focus.h"
 #include "sip/guard.h"
@@ -44,6 +45,7 @@ struct endpoint {
 	struct dnsc *dnsc;
 	struct sipsess_sock *sock;
 	struct sip_lsnr *lsnr;
+	struct sip_lsnr *lsnr_check; /* mandatory headers, before sipsess */
 	struct guard *guard;         /* rate limit and caps (guard.c)   */
 	unsigned ntransp;
 	struct sa laddrv[EP_LADDR_MAX];  /* bound SIP addresses, for DSCP */
@@ -75,12 +77,72 @@ static void destructor(void *arg)
 
 	mem_deref(ep->env.focus);
 	mem_deref(ep->lsnr);
+	mem_deref(ep->lsnr_check);
 	mem_deref(ep->guard);
 	mem_deref(ep->sock);
 	if (ep->env.sip)
 		sip_close(ep->env.sip, true);
 	mem_deref(ep->env.sip);
 	mem_deref(ep->dnsc);
+}
+
+
+/* ---- mandatory headers (every request, before sipsess) ---------------- */
+
+/*
+ * RFC 3261 8.1.1: every request carries Via, From, To, Call-ID, CSeq (and
+ * Max-Forwards, which we do not insist on). A response copies exactly
+ * those (8.2.6.2) and the client matches it by branch and CSeq method
+ * (17.1.3), so without one of them no valid response can be built: such a
+ * request is dropped and logged, as Kamailio's sanity module does
+ * (libre 1.1 already drops a request without Via or branch). What can be
+ * answered is: Contact missing where it is mandatory (INVITE, SUBSCRIBE,
+ * REFER: dialog-creating), and a CSeq whose method is not the request's.
+ * Without this, sipsess answered 200 without CSeq/To and created a leg,
+ * or failed with 500 "sipsess_accept failed (Bad message)".
+ */
+static bool check_handler(const struct sip_msg *msg, void *arg)
+{
+	static const struct {
+		enum sip_hdrid id;
+		const char *name;
+	} quad[] = {
+		{SIP_HDR_VIA, "Via"}, {SIP_HDR_FROM, "From"},
+		{SIP_HDR_TO, "To"}, {SIP_HDR_CALL_ID, "Call-ID"},
+		{SIP_HDR_CSEQ, "CSeq"},
+	};
+	struct endpoint *ep = arg;
+	for (size_t i = 0; i < ARRAY_SIZE(quad); i++) {
+		if (sip_msg_hdr(msg, quad[i].id))
+			continue;
+
+		warning("sip: %r %r from %J dropped: missing %s (no valid"
+			" response can be built)\n", &msg->met, &msg->ruri,
+			&msg->src, quad[i].name);
+		return true;
+	}
+
+	if (!pl_strcmp(&msg->met, "ACK"))
+		return false;
+
+	if (pl_cmp(&msg->cseq.met, &msg->met)) {
+		call_reject_warning(ep->env.sip, msg, 400,
+				    "Bad Request (CSeq method mismatch)",
+				    "CSeq method mismatch");
+		return true;
+	}
+
+	if ((!pl_strcmp(&msg->met, "INVITE") ||
+	     !pl_strcmp(&msg->met, "SUBSCRIBE") ||
+	     !pl_strcmp(&msg->met, "REFER")) &&
+	    !sip_msg_hdr(msg, SIP_HDR_CONTACT)) {
+		call_reject_warning(ep->env.sip, msg, 400,
+				    "Bad Request (Missing Contact)",
+				    "Missing Contact");
+		return true;
+	}
+
+	return false;
 }
 
 
@@ -462,6 +524,12 @@ int endpoint_alloc(struct endpoint **epp, struct cfg *cfg,
 
 	/* first listener: sees every new request before sipsess does */
 	err = guard_alloc(&ep->guard, cfg, ep->env.sip, reg, me);
+	if (err)
+		goto out;
+
+	/* second: malformed requests never reach sipsess or the focus */
+	err = sip_listen(&ep->lsnr_check, ep->env.sip, true, check_handler,
+			 ep);
 	if (err)
 		goto out;
 

@@ -6,6 +6,9 @@
   (NAT) gets the mix there (latching);
 - RTP from a foreign address to a latched leg is ignored (no RTP bleed);
 - SIP over TCP in small pieces and pipelined; compact header names;
+- requests without a mandatory header: dropped and logged (no Via/From/
+  To/Call-ID/CSeq), 400 + Warning (INVITE without Contact, CSeq method
+  mismatch), no leg created;
 - garbage on the SIP port (UDP and TCP) and on the RTP port, RTP with an
   unnegotiated payload type: chorusd keeps running and answering.
 """
@@ -274,41 +277,71 @@ def test_tcp_framing_and_compact(d):
             peer.close()
 
 
-NOTES = []
 
 
 def test_missing_headers(d):
-    """INVITEs without a mandatory header (RFC 3261 8.1.1): chorusd must
-    answer and go on working. The answer should be 400; anything else is
-    printed as a NOTE (see the report), not failed, for now."""
+    """Requests without a mandatory header (RFC 3261 8.1.1), checked for
+    every method before sipsess: without Via/From/To/Call-ID/CSeq no valid
+    response can be built (a response copies them, 8.2.6.2, and the client
+    matches it by branch and CSeq method, 17.1.3): dropped and logged.
+    INVITE without Contact and a CSeq method that is not the request's:
+    400 with a Warning naming it. No leg is created (the max=1 room stays
+    free). Before the fix: no CSeq / no To -> 200 and a leg, no Contact /
+    Call-ID / From -> 500 "sipsess_accept failed (Bad message)"."""
     with ct.SipUA(d.addr, "udp", "nohdr") as ua:
         peer = ct.RtpPeer()
         try:
-            for hdr in ("Contact", "Call-ID", "CSeq", "From", "To"):
+            cases = [("INVITE", h) for h in ("Contact", "Call-ID", "CSeq", "From", "To")]
+            cases += [("OPTIONS", "CSeq"), ("OPTIONS", "Call-ID"), ("BYE", "From")]
+            for method, hdr in cases:
                 b = "z9hG4bK" + ct.rand_token()
                 cid = ct.rand_token(10) + "@nohdr"
-                req = ua.build("INVITE", ua.room_uri("1000"), cid, "mt", 1, b,
-                               body=ct.make_sdp(peer.port, [0]))
+                req = ua.build(method, ua.room_uri(ONE), cid, "mt", 1, b,
+                               body=ct.make_sdp(peer.port, [0]) if method == "INVITE" else b"")
                 req = b"\r\n".join(l for l in req.split(b"\r\n")
                                     if not l.lower().startswith(hdr.lower().encode() + b":"))
                 ua.send_raw(req)
-                m = ua.wait_response(lambda r: r.status >= 200 and (
-                    r.branch == b if hdr == "Call-ID" else r.get("call-id") == cid), 3)
-                ct.log("INVITE without %s -> %s" % (hdr, m.first if m else None))
-                check(m is not None, "INVITE without %s: no final answer" % hdr)
-                if m.status >= 300 and hdr not in ("Call-ID", "CSeq", "From", "To"):
-                    ua.send_raw(ua.build("ACK", ua.room_uri("1000"), cid, "mt", 1, b,
+                m = ua.wait_response(lambda r: r.branch == b and r.status >= 200, 1.5)
+                ct.log("%s without %s -> %s" % (method, hdr, m.first if m else None))
+                if hdr == "Contact":
+                    check(m is not None and m.status == 400,
+                          "INVITE without Contact: %s (expected 400)" % (m and m.first))
+                    ua.send_raw(ua.build("ACK", ua.room_uri(ONE), cid, "mt", 1, b,
                                          to_tag=m.to_tag))
-                if m.status != 400:
-                    missing = [h for h in ("To", "From", "CSeq", "Call-ID", "Via")
-                               if m.get(h) is None]
-                    NOTES.append("INVITE without %s answered %s%s (RFC 3261: 400)" % (
-                        hdr, m.first, "; the response itself lacks %s" % ", ".join(missing)
-                        if missing else ""))
+                    check("Missing Contact" in (m.get("warning") or ""),
+                          "400 for a missing Contact: Warning %r" % m.get("warning"))
+                    check("Missing Contact" in m.first, "400 reason phrase: %s" % m.first)
+                else:
+                    check(m is None, "%s without %s answered %s (no valid response can be "
+                          "built: expected a silent drop)" % (method, hdr, m and m.first))
+                    want = "%s sip:%s" % (method, ONE)
+                    ct.wait_for(lambda: any(want in l and "dropped: missing %s" % hdr in l
+                                            for l in d.log_text().splitlines()),
+                                3, what="log line for %s without %s" % (method, hdr))
+            # OPTIONS whose CSeq names another method (RFC 4475 3.1.2.17)
+            b = "z9hG4bK" + ct.rand_token()
+            req = ua.build("OPTIONS", ua.room_uri(ONE), ct.rand_token(10) + "@x", "mt", 1, b)
+            req = req.replace(b"CSeq: 1 OPTIONS", b"CSeq: 1 INVITE")
+            ua.send_raw(req)
+            m = ua.wait_response(lambda r: r.branch == b and r.status >= 200, 3)
+            ct.log("OPTIONS with CSeq INVITE -> %s" % (m.first if m else None))
+            check(m is not None and m.status == 400 and
+                  "CSeq method mismatch" in (m.get("warning") or ""),
+                  "OPTIONS with CSeq INVITE: %s (expected 400 + Warning)" % (m and m.first))
         finally:
             peer.close()
-    check(d.alive(), "chorusd died on an INVITE with a missing header")
-    with ct.SipUA(d.addr, "udp") as ua:
+    check(d.alive(), "chorusd died on a request with a missing header")
+    # no leg was created: the max=1 room takes a call
+    with ct.SipUA(d.addr, "udp", "afternohdr") as ua:
+        peer = ct.RtpPeer()
+        try:
+            c = ua.invite(ONE, ct.make_sdp(peer.port, [0]))
+            check(c.final is not None and c.final.status == 200,
+                  "max=1 room after the broken INVITEs: %s (a leg was created?)"
+                  % (c.final and c.final.first))
+            c.bye()
+        finally:
+            peer.close()
         o = ua.options()
         check(o is not None and o.status == 200, "OPTIONS afterwards: %s" % (o and o.first))
 
@@ -397,8 +430,6 @@ def main():
         r.sub(name, fn, d)
     for p in d.stop():
         r.fail("shutdown", p)
-    for n in NOTES:
-        print("NOTE:", n)
     if r.failures:
         d.dump_log()
     return r.finish()

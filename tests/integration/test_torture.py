@@ -197,12 +197,9 @@ KNOWN_GAPS = {
     # should refuse, or check the room before the message itself
     "bext01":     "OPTIONS with Require: nothingSupportedHere answered 200; RFC: 420"
                   " with Unsupported",
-    "insuf":      "no Call-ID/From/To: 404 (room looked up first; to room 1000 it is"
-                  " 400); RFC: 400",
     "multi01":    "multiple Call-ID/To/From/Max-Forwards/CSeq: 404 (room first; to"
                   " room 1000 it is 400); RFC: 400",
     "mcl01":      "two Content-Length values: 200; RFC: 400",
-    "mismatch01": "OPTIONS with CSeq method INVITE: 200; RFC: 400",
     "ncl":        "Content-Length: -999 accepted (404); RFC: 400 or discard",
     "quotbal":    "unterminated quoted display name accepted (404); RFC: 400",
     "scalar02":   "CSeq 36893488147419103232, Max-Forwards 300, Expires 10^16 accepted"
