@@ -257,6 +257,7 @@ static int start(void)
 			  err);
 		return err;
 	}
+	endpoint_set_answer_delay(app.ep, cfg->answer_delay_ms);
 
 	err = sighup_init();
 	if (err) {

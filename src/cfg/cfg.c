@@ -30,6 +30,7 @@ enum {
 	JB_MS_MAX        = 2000,
 	SE_MIN           = 90,         /* RFC 4028 Min-SE floor */
 	SE_MAX           = 86400,
+	ANSWER_DELAY_MAX = 10000,      /* ms */
 };
 
 enum key_type {
@@ -70,6 +71,7 @@ static const struct cfg_key keys[] = {
 	KNUM("dscp_sip",       dscp_sip, 0, DSCP_MAX, 1),
 	KEY("outbound_proxy",  K_URI,      outbound_proxy),
 	KNUM("session_expires", session_expires, 0, SE_MAX, 1),
+	KNUM("answer_delay_ms", answer_delay_ms, 0, ANSWER_DELAY_MAX, 1),
 	KNUM("pike_rate",      pike_rate, 0, 100000, 1),
 	KNUM("pike_burst",     pike_burst, 1, 1000000, 1),
 	KNUM("pike_ban_s",     pike_ban_ms, 1, 86400, 1000),
@@ -137,6 +139,7 @@ static void set_defaults(struct cfg *cfg)
 	str_ncpy(cfg->tls_listen, "0.0.0.0:5061", sizeof(cfg->tls_listen));
 	cfg->dscp_sip = 24;              /* CS3 */
 	cfg->session_expires = 1800;
+	cfg->answer_delay_ms = 0;
 
 	cfg->pike_rate = 100;
 	cfg->pike_burst = 200;
@@ -613,6 +616,7 @@ int cfg_print(struct re_printf *pf, const struct cfg *cfg)
 	err |= re_hprintf(pf, "dscp_sip %u\n", cfg->dscp_sip);
 	err |= re_hprintf(pf, "outbound_proxy %s\n", cfg->outbound_proxy);
 	err |= re_hprintf(pf, "session_expires %u\n", cfg->session_expires);
+	err |= re_hprintf(pf, "answer_delay_ms %u\n", cfg->answer_delay_ms);
 	err |= re_hprintf(pf, "pike_rate %u\n", cfg->pike_rate);
 	err |= re_hprintf(pf, "pike_burst %u\n", cfg->pike_burst);
 	err |= re_hprintf(pf, "pike_ban_s %u\n", cfg->pike_ban_ms / 1000);

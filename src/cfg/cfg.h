@@ -38,6 +38,7 @@ struct cfg {
 	uint8_t  dscp_sip;         /**< 24 = CS3                              */
 	char     outbound_proxy[256];
 	uint32_t session_expires;  /**< RFC 4028 default interval, s          */
+	uint32_t answer_delay_ms;  /**< ring (180) this long before 200, 0 = at once */
 
 	/* admission control (added; src/sip/guard.c, docs/SECURITY.md) */
 	uint32_t pike_rate;        /**< SIP requests/s per source, 0 = off    */
