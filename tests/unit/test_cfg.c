@@ -142,6 +142,7 @@ static void test_shipped_conf_loads_with_documented_defaults(void **state)
 	assert_string_equal(cfg->outbound_proxy, "");
 	assert_int_equal(cfg->dscp_sip, 24);
 	assert_int_equal(cfg->session_expires, 1800);
+	assert_int_equal(cfg->answer_delay_ms, 0);
 
 	assert_int_equal(cfg->media.rtp_port_min, 16384);
 	assert_int_equal(cfg->media.rtp_port_max, 32767);
@@ -291,6 +292,7 @@ static void test_bad_values_rejected_with_file_key_reason(void **state)
 		{"srtp maybe\n",              "srtp", "off, optional"},
 		{"sip_udp perhaps\n",         "sip_udp", "yes or no"},
 		{"session_expires 60\n",      "session_expires", "RFC 4028"},
+		{"answer_delay_ms 10001\n",   "answer_delay_ms", "out of range"},
 		{"opus_complexity 11\n",      "opus_complexity", "out of range"},
 		{"media_workers 12x\n",       "media_workers", "not a number"},
 		{"topk 99999999999\n",        "topk", "not a number"},
