@@ -168,6 +168,9 @@ static void hup_readable(int flags, void *arg)
 	/* only rooms.conf applies live; say so for chorus.conf edits */
 	(void)cfg_main_changes(app.cfg);
 
+	/* digest users (auth_users) apply live too; errors keep the old */
+	(void)cfg_reload_users(app.cfg);
+
 	err = cfg_reload_rooms(app.cfg);
 	if (err)
 		return;   /* reason logged; old rooms stay in force */

@@ -97,6 +97,9 @@ static const struct cfg_key keys[] = {
 	KEY("log_level",       K_LOGLEVEL, log_level),
 	KEY("menu_keys",       K_STR,      menu_keys),
 	KEY("prompt_dir",      K_STR,      prompt_dir),
+	KEY("auth_realm",      K_STR,      auth_realm),
+	KEY("auth_users",      K_STR,      auth_users),
+	KEY("auth_trust_from_uri", K_BOOL, auth_trust_from_uri),
 };
 
 enum { NKEYS = ARRAY_SIZE(keys) };
@@ -127,6 +130,7 @@ static void destructor(void *arg)
 	struct cfg *cfg = arg;
 
 	mem_deref(cfg->rooms);
+	mem_deref(cfg->users);
 }
 
 
@@ -170,6 +174,8 @@ static void set_defaults(struct cfg *cfg)
 
 	cfg->srtp = CFG_SRTP_OFF;
 	cfg->log_level = LOG_LVL_INFO;
+
+	str_ncpy(cfg->auth_realm, "chorus", sizeof(cfg->auth_realm));
 
 	/* the room keys are set by rooms.c */
 }
@@ -454,6 +460,19 @@ static void cross_check(struct cfg_parser *p, struct load_ctx *ctx)
 				 " at most 32)", bad);
 	}
 
+	/* the realm goes into a quoted-string of every challenge */
+	p->line = key_line(ctx, "auth_realm");
+	if (!cfg->auth_realm[0])
+		cfg_perr(p, "auth_realm", "empty");
+	for (const char *c = cfg->auth_realm; *c; c++) {
+		if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20 ||
+		    *c == 0x7f) {
+			cfg_perr(p, "auth_realm", "no quotes, backslashes or "
+				 "control characters");
+			break;
+		}
+	}
+
 	p->line = key_line(ctx, "sip_tls");
 	if (!cfg->sip_udp && !cfg->sip_tcp && !cfg->sip_tls)
 		cfg_perr(p, "sip_udp", "no SIP transport enabled "
@@ -538,6 +557,11 @@ int cfg_load(struct cfg **cfgp, const char *dir)
 
 	/* check rooms.conf too so that one run reports every error */
 	err2 = cfg_rooms_load(cfg, false);
+	if (!err)
+		err = err2;
+
+	/* digest users: HA1 of plain passwords needs the realm */
+	err2 = cfg_users_load(cfg, false);
 	if (!err)
 		err = err2;
 
@@ -629,6 +653,10 @@ int cfg_print(struct re_printf *pf, const struct cfg *cfg)
 	err |= re_hprintf(pf, "pike_exempt %s\n", cfg->pike_exempt);
 	err |= re_hprintf(pf, "menu_keys %s\n", cfg->menu_keys);
 	err |= re_hprintf(pf, "prompt_dir %s\n", cfg->prompt_dir);
+	err |= re_hprintf(pf, "auth_realm %s\n", cfg->auth_realm);
+	err |= re_hprintf(pf, "auth_users %s\n", cfg->auth_users);
+	err |= re_hprintf(pf, "auth_trust_from_uri %s\n",
+			  cfg->auth_trust_from_uri ? "yes" : "no");
 	err |= re_hprintf(pf, "media_workers %u\n", m->workers);
 	err |= re_hprintf(pf, "room_srate %u\n", m->room_srate);
 	err |= re_hprintf(pf, "ptime %u\n", m->ptime_ms);
@@ -655,6 +683,7 @@ int cfg_print(struct re_printf *pf, const struct cfg *cfg)
 			  log_names[cfg->log_level] : "?");
 
 	err |= cfg_rooms_print(pf, cfg);
+	err |= cfg_users_print(pf, cfg);
 
 	return err;
 }

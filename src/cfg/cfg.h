@@ -28,6 +28,18 @@ struct cfg_room {
 	enum cfg_srtp srtp;        /**< inherits the global policy if unset   */
 };
 
+enum { CFG_USERS_MAX = 1024 };
+
+/** users.conf (added; sip/auth.h): digest credentials. Secrets are HA1
+ *  hex only; never logged or printed. */
+struct cfg_user {
+	char     name[64];
+	char     ha1_md5[33];      /**< md5(name:realm:pass) hex, "" = none   */
+	char     ha1_sha256[65];   /**< sha256(...) hex, "" = none            */
+	char     rooms[256];       /**< comma-separated numbers, "*" = all    */
+	bool     moderator;        /**< role=moderator                        */
+};
+
 struct cfg {
 	/* SIP */
 	char     sip_listen[128];  /**< e.g. "0.0.0.0:5060" (UDP and TCP)     */
@@ -64,6 +76,11 @@ struct cfg {
 	/* voice prompts (added; ctrl/prompt.h): directory of
 	   <name>-<rate>.wav, relative to the config dir; "" = built ones */
 	char     prompt_dir[256];
+	/* digest authentication (added; sip/auth.h, docs/SECURITY.md) */
+	char     auth_realm[64];   /**< realm of our challenges               */
+	char     auth_users[256];  /**< users file, relative to dir; "" = none*/
+	bool     auth_trust_from_uri; /**< with users: a mod= From URI alone
+					  still authorises (spoofable)       */
 
 	/* logging */
 	int      log_level;        /**< 0 error, 1 warning, 2 info, 3 debug   */
@@ -75,6 +92,10 @@ struct cfg {
 	uint32_t auto_max_legs;
 	uint32_t default_max_legs; /**< rooms without max=                  */
 	char     dir[256];         /**< config directory                      */
+
+	/* users (auth_users file; users.c) */
+	struct cfg_user *users;    /**< array of nusers                       */
+	unsigned nusers;
 };
 
 /** Load dir/chorus.conf and dir/rooms.conf; errors are logged with the
@@ -88,6 +109,8 @@ int  cfg_reload_rooms(struct cfg *cfg);
  * of changed keys, or -1 if the file no longer loads (errors logged).
  */
 int  cfg_main_changes(const struct cfg *cfg);
+/** Re-read the auth_users file (SIGHUP); on error the old users stay. */
+int  cfg_reload_users(struct cfg *cfg);
 /** Find the static room for number, or NULL. */
 const struct cfg_room *cfg_room_find(const struct cfg *cfg, const char *number);
 /** Does number match the auto-create pattern? */

@@ -53,5 +53,11 @@ struct re_printf;
  */
 int  cfg_rooms_load(struct cfg *cfg, bool log_changes);
 int  cfg_rooms_print(struct re_printf *pf, const struct cfg *cfg);
+/**
+ * Parse the auth_users file into cfg (users.c); needs cfg->auth_realm
+ * (HA1 of plain passwords). On error cfg keeps its previous users.
+ */
+int  cfg_users_load(struct cfg *cfg, bool log_changes);
+int  cfg_users_print(struct re_printf *pf, const struct cfg *cfg);
 
 #endif

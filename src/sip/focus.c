@@ -26,6 +26,7 @@
 #include "sip/refer.h"
 #include "sip/message.h"
 #include "sip/roster.h"
+#include "sip/auth.h"
 #include "ctrl/prompt.h"
 
 enum {
@@ -52,6 +53,7 @@ struct focus {
 	struct list refers;         /* refer.c jobs                       */
 	struct tmr tmr_flush;
 	struct tmr tmr_kick;
+	struct auth *auth;          /* digest auth from outside a call    */
 };
 
 /* one conference subscription */
@@ -112,6 +114,7 @@ static void destructor(void *arg)
 	mem_deref(f->sevs);
 	mem_deref(f->ctl);
 	mem_deref(f->prompts);
+	mem_deref(f->auth);
 }
 
 
@@ -485,7 +488,8 @@ static int sub_accept(struct focus *f, const struct sip_msg *msg,
 
 
 /* The roster of a PIN room is for those who may be in it: a moderator
-   URI (mod=) or an admitted participant. (Digest auth: security work.) */
+   URI (mod=) or an admitted participant. Spoofable From: auth.c decides
+   whether that is enough (digest users configured or not). */
 static bool roster_allowed(const struct focus *f, const char *number,
 			   const struct sip_msg *msg)
 {
@@ -511,6 +515,17 @@ static bool roster_allowed(const struct focus *f, const char *number,
 			return true;
 
 	return false;
+}
+
+
+/* Only a PIN room's roster is restricted (auth_authorise) */
+static bool roster_open(const struct focus *f, const char *number)
+{
+	struct room *room = registry_room_find(f->env->reg, number);
+	const struct cfg_room *rc = room ? room_cfg(room) :
+		cfg_room_find(f->env->cfg, number);
+
+	return !rc || !rc->pin[0];
 }
 
 
@@ -541,12 +556,12 @@ static bool subscribe_handler(const struct sip_msg *msg, void *arg)
 		return true;
 	}
 
-	if (!roster_allowed(f, number, msg)) {
-		call_reject(f->env->sip, msg, 403, "Forbidden", NULL,
+	if (!roster_open(f, number) &&
+	    !auth_authorise(f->auth, f->env->sip, msg, number,
+			    roster_allowed(f, number, msg), false,
 			    "roster of a PIN room: not a participant or "
-			    "moderator");
+			    "moderator"))
 		return true;
-	}
 
 	if (sub_accept(f, msg, number, NULL, 0, &se))
 		call_reject(f->env->sip, msg, 500, "Server Internal Error",
@@ -931,6 +946,10 @@ int focus_alloc(struct focus **focusp, struct call_env *env)
 
 	f->env = env;
 
+	err = auth_alloc(&f->auth, env->cfg);
+	if (err)
+		goto out;
+
 	menu_keymap_default(&km);
 	if (env->cfg->menu_keys[0] &&
 	    menu_keymap_parse(&km, env->cfg->menu_keys, reason,
@@ -994,4 +1013,10 @@ struct call_env *focus_env(const struct focus *f)
 struct list *focus_refers(struct focus *f)
 {
 	return f ? &f->refers : NULL;
+}
+
+
+struct auth *focus_auth(const struct focus *f)
+{
+	return f ? f->auth : NULL;
 }

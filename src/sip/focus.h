@@ -24,6 +24,7 @@
 struct focus;
 struct call_env;
 struct call;
+struct auth;
 
 /** Methods the focus adds to Allow. */
 #define FOCUS_ALLOW "INFO, REFER, SUBSCRIBE, NOTIFY, MESSAGE"
@@ -38,6 +39,8 @@ struct sipevent_sock *focus_sipevent(const struct focus *focus);
 struct call_env *focus_env(const struct focus *focus);
 /** refer.c's pending and finished REFER jobs (owned by the focus). */
 struct list *focus_refers(struct focus *focus);
+/** Digest authentication state (sip/auth.h) for requests from outside. */
+struct auth *focus_auth(const struct focus *focus);
 /** Must the leg's media start out of the mix (PIN not entered yet)? */
 bool focus_leg_isolated(const struct focus *focus, const struct leg *leg);
 /** Admit a leg without PIN entry (the PIN came in the Request-URI). */

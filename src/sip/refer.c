@@ -32,6 +32,7 @@
 #include "sip/focus.h"
 #include "sip/info.h"
 #include "sip/refer.h"
+#include "sip/auth.h"
 #include "room/control.h"
 
 enum {
@@ -809,13 +810,13 @@ void refer_ood_handle(struct focus *f, const struct sip_msg *msg)
 		return;
 	}
 
-	/* authorised senders: the room's mod= URIs (digest auth: later) */
+	/* authorised: digest credentials of a moderator of this room, or
+	   (no users configured, or auth_trust_from_uri) a mod= From URI */
 	re_snprintf(from, sizeof(from), "%r", &msg->from.auri);
-	if (!room_moderator_uri(room, from)) {
-		call_reject(env->sip, msg, 403, "Forbidden", NULL,
-			    "REFER to the room from a non-moderator");
+	if (!auth_authorise(focus_auth(f), env->sip, msg, number,
+			    room_moderator_uri(room, from), true,
+			    "REFER to the room from a non-moderator"))
 		return;
-	}
 
 	if (!t.bye && target_room(f, &t, msg, dummy, sizeof(dummy))) {
 		call_reject_warning(env->sip, msg, 403, "Forbidden",
