@@ -616,6 +616,75 @@ static void add_leg_prm(struct rig *r, uint32_t room, uint32_t id, bool mux,
 }
 
 
+/* the clients read all that has arrived */
+static void recv_all(struct rig *r)
+{
+	unsigned i;
+
+	for (i = 0; i < NCLI; i++)
+		cli_recv(&r->c[i]);
+}
+
+
+/* remove legs 1..n; rig_wind_down() then waits for their release */
+static void remove_legs(struct rig *r, uint32_t n)
+{
+	uint32_t id;
+
+	for (id = 1; id <= n; id++)
+		CHECK(r, 0 == media_leg_remove(r->me, id));
+	r->phase = 1;
+}
+
+
+/*
+ * The end of a tick function once its legs are removed (phase 1): when
+ * all @legs are released remove room @room, and when that is released
+ * stop the loop -- with @linger a few ticks later, so that the last
+ * packets (RTCP BYE) arrive.
+ */
+static void rig_wind_down(struct rig *r, unsigned legs, uint32_t room,
+			  bool linger)
+{
+	if (r->phase == 1 && r->released == legs) {
+		CHECK(r, 0 == media_room_remove(r->me, room));
+		r->phase = 2;
+	}
+
+	if (r->phase == 2 && r->room_released == 1) {
+		if (linger) {
+			r->phase = 3;
+			r->t = 10000;
+		}
+		else
+			re_cancel();
+	}
+
+	if (r->phase == 3 && r->t > 10005)
+		re_cancel();
+}
+
+
+/* a rig whose A talks at 440 Hz and B at 1000 Hz */
+static void rig_init_ab(struct rig *r, unsigned workers, bool per_leg)
+{
+	assert_int_equal(0, rig_init(r, workers, per_leg));
+	r->c[0].freq = 440;
+	r->c[1].freq = 1000;
+}
+
+
+/* run the loop with @th first called after @ms until it stops the loop:
+ * no CHECK failed and the hard deadline did not hit */
+static void rig_run(struct rig *r, uint64_t ms, tmr_h *th)
+{
+	tmr_start(&r->tick, ms, th, r);
+	assert_int_equal(0, re_main(NULL));
+	assert_int_equal(0, r->fail_line);
+	assert_false(r->timed_out);
+}
+
+
 static void cli_telev(struct cli *c, uint8_t event, bool end,
 		       uint16_t dur, uint32_t ts)
 {
@@ -706,8 +775,7 @@ static void t1_tick(void *arg)
 		cli_send_rtp(d, 0, false, pay, sizeof(pay), true);
 	}
 
-	for (i = 0; i < NCLI; i++)
-		cli_recv(&r->c[i]);
+	recv_all(r);
 
 	if (r->t == T1_REMOVE_AT) {
 		/* checked after the loop: an assert in here would jump out
@@ -723,19 +791,7 @@ static void t1_tick(void *arg)
 		r->phase = 1;
 	}
 
-	if (r->phase == 1 && r->released == 3) {
-		CHECK(r, (0) == (media_room_remove(r->me, 1)));
-		r->phase = 2;
-	}
-
-	if (r->phase == 2 && r->room_released == 1) {
-		/* let the last packets (BYE) arrive */
-		r->phase = 3;
-		r->t = 10000;
-	}
-
-	if (r->phase == 3 && r->t > 10005)
-		re_cancel();
+	rig_wind_down(r, 3, 1, true);
 }
 
 
@@ -778,11 +834,7 @@ static void test_engine_room_of_three_minus_one(void **state)
 	add_leg(&r, 1, 2, true);
 	add_leg(&r, 1, 3, false);
 
-	tmr_start(&r.tick, TICK_MS, t1_tick, &r);
-	assert_int_equal(0, re_main(NULL));
-	assert_int_equal(0, r.fail_line);
-
-	assert_false(r.timed_out);
+	rig_run(&r, TICK_MS, t1_tick);
 	assert_int_equal(3, r.released);
 	assert_int_equal(3, r.released_with_stats);
 	assert_int_equal(1, r.room_released);
@@ -876,7 +928,6 @@ enum { T2_MOVE_AT = 50, T2_END = 150 };
 static void t2_tick(void *arg)
 {
 	struct rig *r = arg;
-	unsigned i;
 
 	tmr_start(&r->tick, TICK_MS, t2_tick, r);
 	++r->t;
@@ -884,8 +935,7 @@ static void t2_tick(void *arg)
 	if (r->t < T2_END)
 		send_tones(r);
 
-	for (i = 0; i < NCLI; i++)
-		cli_recv(&r->c[i]);
+	recv_all(r);
 
 	if (r->t == T2_MOVE_AT) {
 		/* C has been alone in room 20 and heard silence so far */
@@ -898,11 +948,8 @@ static void t2_tick(void *arg)
 		r->c[1].nrec = 0;
 	}
 
-	if (r->t == T2_END) {
-		for (i = 1; i <= 3; i++)
-			CHECK(r, (0) == (media_leg_remove(r->me, i)));
-		r->phase = 1;
-	}
+	if (r->t == T2_END)
+		remove_legs(r, 3);
 
 	if (r->phase == 1 && r->released == 3) {
 		CHECK(r, (0) == (media_room_remove(r->me, 10)));
@@ -923,9 +970,7 @@ static void test_engine_move_between_workers(void **state)
 	double s440, s1000;
 	(void)state;
 
-	assert_int_equal(0, rig_init(&r, 2, false));
-	r.c[0].freq = 440;
-	r.c[1].freq = 1000;
+	rig_init_ab(&r, 2, false);
 
 	/* least loaded: the second room goes to the other worker */
 	assert_int_equal(0, media_room_add(r.me, 10));
@@ -934,10 +979,7 @@ static void test_engine_move_between_workers(void **state)
 	assert_int_equal(0, media_room_add(r.me, 20));
 	add_leg(&r, 20, 3, true);   /* C */
 
-	tmr_start(&r.tick, TICK_MS, t2_tick, &r);
-	assert_int_equal(0, re_main(NULL));
-	assert_int_equal(0, r.fail_line);
-	assert_false(r.timed_out);
+	rig_run(&r, TICK_MS, t2_tick);
 	assert_int_equal(3, r.released);
 	assert_int_equal(2, r.room_released);
 
@@ -1052,8 +1094,7 @@ static void t4_tick(void *arg)
 	if (r->t < T4_END)
 		send_tones(r);
 
-	for (i = 0; i < NCLI; i++)
-		cli_recv(&r->c[i]);
+	recv_all(r);
 
 	if (r->t == T4_CHECK) {
 		static const uint32_t legs[] = { 1, 2, 3, 5, 6 };
@@ -1066,13 +1107,7 @@ static void t4_tick(void *arg)
 		r->phase = 1;
 	}
 
-	if (r->phase == 1 && r->released == 5) {
-		CHECK(r, (0) == (media_room_remove(r->me, 1)));
-		r->phase = 2;
-	}
-
-	if (r->phase == 2 && r->room_released == 1)
-		re_cancel();
+	rig_wind_down(r, 5, 1, false);
 }
 
 
@@ -1083,9 +1118,7 @@ static void run_listeners(bool per_leg)
 	static struct rig r;
 	unsigned i;
 
-	assert_int_equal(0, rig_init(&r, 1, per_leg));
-	r.c[0].freq = 440;
-	r.c[1].freq = 1000;
+	rig_init_ab(&r, 1, per_leg);
 
 	assert_int_equal(0, media_room_add(r.me, 1));
 	add_leg(&r, 1, 1, true);
@@ -1094,10 +1127,7 @@ static void run_listeners(bool per_leg)
 	add_leg(&r, 1, 5, true);
 	add_leg(&r, 1, 6, true);
 
-	tmr_start(&r.tick, TICK_MS, t4_tick, &r);
-	assert_int_equal(0, re_main(NULL));
-	assert_int_equal(0, r.fail_line);
-	assert_false(r.timed_out);
+	rig_run(&r, TICK_MS, t4_tick);
 	assert_int_equal(5, r.released);
 
 	/* talkers have outputs of their own once their audio plays (before
@@ -1179,7 +1209,6 @@ static struct {
 static void t5_tick(void *arg)
 {
 	struct rig *r = arg;
-	unsigned i;
 
 	tmr_start(&r->tick, TICK_MS, t5_tick, r);
 	++r->t;
@@ -1202,29 +1231,15 @@ static void t5_tick(void *arg)
 	if (r->t == T5_UPDATE_AT)
 		t5.err_upd = media_leg_update(r->me, 2, &t5.prm_b);
 
-	for (i = 0; i < NCLI; i++)
-		cli_recv(&r->c[i]);
+	recv_all(r);
 
 	if (r->t == T5_END) {
 		t5.err_a = media_leg_stats(r->me, 1, &t5.st_a);
 		t5.err_b = media_leg_stats(r->me, 2, &t5.st_b);
-		CHECK(r, 0 == media_leg_remove(r->me, 1));
-		CHECK(r, 0 == media_leg_remove(r->me, 2));
-		r->phase = 1;
+		remove_legs(r, 2);
 	}
 
-	if (r->phase == 1 && r->released == 2) {
-		CHECK(r, 0 == media_room_remove(r->me, 1));
-		r->phase = 2;
-	}
-
-	if (r->phase == 2 && r->room_released == 1) {
-		r->phase = 3;
-		r->t = 10000;
-	}
-
-	if (r->phase == 3 && r->t > 10005)
-		re_cancel();
+	rig_wind_down(r, 2, 1, true);
 }
 
 
@@ -1236,18 +1251,13 @@ static void test_engine_srtp_legs_authenticate_before_latching(void **state)
 	size_t k;
 	(void)state;
 
-	assert_int_equal(0, rig_init(&r, 1, false));
-	r.c[0].freq = 440;
-	r.c[1].freq = 1000;
+	rig_init_ab(&r, 1, false);
 
 	assert_int_equal(0, media_room_add(r.me, 1));
 	add_leg_srtp(&r, 1, 1, &prm_a);
 	add_leg_srtp(&r, 1, 2, &t5.prm_b);
 
-	tmr_start(&r.tick, TICK_MS, t5_tick, &r);
-	assert_int_equal(0, re_main(NULL));
-	assert_int_equal(0, r.fail_line);
-	assert_false(r.timed_out);
+	rig_run(&r, TICK_MS, t5_tick);
 	assert_int_equal(0, t5.err_upd);
 
 	/* the forger's three plain packets failed authentication and
@@ -1306,7 +1316,6 @@ static void t6_tick(void *arg)
 {
 	struct rig *r = arg;
 	struct media_leg_params prm;
-	unsigned i;
 
 	tmr_start(&r->tick, TICK_MS, t6_tick, r);
 	++r->t;
@@ -1314,8 +1323,7 @@ static void t6_tick(void *arg)
 	if (r->t < T6_END)
 		send_tones(r);
 
-	for (i = 0; i < NCLI; i++)
-		cli_recv(&r->c[i]);
+	recv_all(r);
 
 	switch (r->t) {
 
@@ -1354,19 +1362,11 @@ static void t6_tick(void *arg)
 		break;
 
 	case T6_END:
-		for (i = 1; i <= 3; i++)
-			CHECK(r, 0 == media_leg_remove(r->me, i));
-		r->phase = 1;
+		remove_legs(r, 3);
 		break;
 	}
 
-	if (r->phase == 1 && r->released == 3) {
-		CHECK(r, 0 == media_room_remove(r->me, 1));
-		r->phase = 2;
-	}
-
-	if (r->phase == 2 && r->room_released == 1)
-		re_cancel();
+	rig_wind_down(r, 3, 1, false);
 }
 
 
@@ -1380,9 +1380,7 @@ static void test_engine_control_and_updates_apply_between_frames(void **state)
 	unsigned i;
 	(void)state;
 
-	assert_int_equal(0, rig_init(&r, 1, false));
-	r.c[0].freq = 440;
-	r.c[1].freq = 1000;
+	rig_init_ab(&r, 1, false);
 
 	assert_int_equal(0, media_room_add(r.me, 1));
 	memset(&t6, 0, sizeof(t6));
@@ -1390,10 +1388,7 @@ static void test_engine_control_and_updates_apply_between_frames(void **state)
 	add_leg_prm(&r, 1, 2, true, &t6.prm_b);
 	add_leg_prm(&r, 1, 3, true, &t6.prm_c);
 
-	tmr_start(&r.tick, TICK_MS, t6_tick, &r);
-	assert_int_equal(0, re_main(NULL));
-	assert_int_equal(0, r.fail_line);
-	assert_false(r.timed_out);
+	rig_run(&r, TICK_MS, t6_tick);
 	for (i = 0; i < 5; i++)
 		assert_int_equal(0, t6.err[i]);
 
@@ -1451,13 +1446,11 @@ static struct {
 static void t7_tick(void *arg)
 {
 	struct rig *r = arg;
-	unsigned i;
 
 	tmr_start(&r->tick, TICK_MS, t7_tick, r);
 	++r->t;
 
-	for (i = 0; i < NCLI; i++)
-		cli_recv(&r->c[i]);
+	recv_all(r);
 
 	if (r->t == T7_JOIN) {
 		struct media_leg_params prm;
@@ -1472,18 +1465,10 @@ static void t7_tick(void *arg)
 		CHECK(r, 0 == media_leg_remove(r->me, 2));
 	}
 
-	if (r->t == T7_END) {
-		CHECK(r, 0 == media_leg_remove(r->me, 1));
-		r->phase = 1;
-	}
+	if (r->t == T7_END)
+		remove_legs(r, 1);
 
-	if (r->phase == 1 && r->released == 2) {
-		CHECK(r, 0 == media_room_remove(r->me, 1));
-		r->phase = 2;
-	}
-
-	if (r->phase == 2 && r->room_released == 1)
-		re_cancel();
+	rig_wind_down(r, 2, 1, false);
 }
 
 
@@ -1515,10 +1500,7 @@ static void test_engine_join_and_leave_tones(void **state)
 	assert_int_equal(0, media_room_add(r.me, 1));
 	add_leg(&r, 1, 1, true);
 
-	tmr_start(&r.tick, TICK_MS, t7_tick, &r);
-	assert_int_equal(0, re_main(NULL));
-	assert_int_equal(0, r.fail_line);
-	assert_false(r.timed_out);
+	rig_run(&r, TICK_MS, t7_tick);
 
 	before = tone_blocks(r.c[0].rec, t7.a_at_join, TONE_HZ);
 	join = tone_blocks(r.c[0].rec + t7.a_at_join,
@@ -1550,7 +1532,6 @@ static uint16_t t8_seq_at_sr;
 static void t8_tick(void *arg)
 {
 	struct rig *r = arg;
-	unsigned i;
 
 	tmr_start(&r->tick, TICK_MS, t8_tick, r);
 	++r->t;
@@ -1573,22 +1554,13 @@ static void t8_tick(void *arg)
 			     a->leg_addr.len);
 	}
 
-	for (i = 0; i < NCLI; i++)
-		cli_recv(&r->c[i]);
+	recv_all(r);
 
 	if (r->t == T8_END) {
-		CHECK(r, 0 == media_leg_remove(r->me, 1));
-		CHECK(r, 0 == media_leg_remove(r->me, 2));
-		r->phase = 1;
+		remove_legs(r, 2);
 	}
 
-	if (r->phase == 1 && r->released == 2) {
-		CHECK(r, 0 == media_room_remove(r->me, 1));
-		r->phase = 2;
-	}
-
-	if (r->phase == 2 && r->room_released == 1)
-		re_cancel();
+	rig_wind_down(r, 2, 1, false);
 }
 
 
@@ -1626,10 +1598,7 @@ static void test_engine_rtcp_reports_answer_our_sr(void **state)
 	add_leg_pair_muxed(&r, 1, 1);
 	add_leg(&r, 1, 2, true);
 
-	tmr_start(&r.tick, TICK_MS, t8_tick, &r);
-	assert_int_equal(0, re_main(NULL));
-	assert_int_equal(0, r.fail_line);
-	assert_false(r.timed_out);
+	rig_run(&r, TICK_MS, t8_tick);
 
 	a = &r.c[0];
 	/* ~2 s at a 0.2..0.6 s interval */
@@ -1681,8 +1650,7 @@ static void t9_tick(void *arg)
 	if (r->t < T9_END)
 		send_tones(r);
 
-	for (i = 0; i < NCLI; i++)
-		cli_recv(&r->c[i]);
+	recv_all(r);
 
 	if (r->t == T9_END) {
 		static const uint32_t legs[] = { 1, 2, 3, 5, 6 };
@@ -1692,13 +1660,7 @@ static void t9_tick(void *arg)
 		r->phase = 1;
 	}
 
-	if (r->phase == 1 && r->released == 5) {
-		CHECK(r, 0 == media_room_remove(r->me, 1));
-		r->phase = 2;
-	}
-
-	if (r->phase == 2 && r->room_released == 1)
-		re_cancel();
+	rig_wind_down(r, 5, 1, false);
 }
 
 
@@ -1709,9 +1671,7 @@ static void test_engine_room_grows_beyond_capacity(void **state)
 	static struct rig r;
 	(void)state;
 
-	assert_int_equal(0, rig_init(&r, 1, false));
-	r.c[0].freq = 440;
-	r.c[1].freq = 1000;
+	rig_init_ab(&r, 1, false);
 
 	/* a mixer for two legs; five join (it doubles twice) */
 	assert_int_equal(0, media_room_add2(r.me, 1, 2));
@@ -1721,10 +1681,7 @@ static void test_engine_room_grows_beyond_capacity(void **state)
 	add_leg(&r, 1, 5, true);
 	add_leg(&r, 1, 6, true);
 
-	tmr_start(&r.tick, TICK_MS, t9_tick, &r);
-	assert_int_equal(0, re_main(NULL));
-	assert_int_equal(0, r.fail_line);
-	assert_false(r.timed_out);
+	rig_run(&r, TICK_MS, t9_tick);
 	assert_int_equal(5, r.released);
 
 	check_minus_one(&r.c[0], 440, 1000, "A");
@@ -1765,10 +1722,7 @@ static void test_engine_destroy_with_live_rooms_and_moving_leg(void **state)
 	assert_int_equal(0, media_room_add(r.me, 2));
 	add_leg(&r, 2, 3, true);
 
-	tmr_start(&r.tick, 300, stop_soon, &r);
-	assert_int_equal(0, re_main(NULL));
-	assert_int_equal(0, r.fail_line);
-	assert_false(r.timed_out);
+	rig_run(&r, 300, stop_soon);
 
 	/* no remove: the engine must close every socket and free every
 	 * leg, room and command wherever it is (LeakSanitizer checks) */
@@ -1828,7 +1782,6 @@ static void garbage(const struct cli *from, const struct sa *to, unsigned n,
 static void t11_tick(void *arg)
 {
 	struct rig *r = arg;
-	unsigned i;
 
 	tmr_start(&r->tick, TICK_MS, t11_tick, r);
 	++r->t;
@@ -1842,26 +1795,17 @@ static void t11_tick(void *arg)
 		garbage(&r->c[3], &r->c[0].leg_addr, 40, r->c[0].ssrc);
 	}
 
-	for (i = 0; i < NCLI; i++)
-		cli_recv(&r->c[i]);
+	recv_all(r);
 
 	if (r->t == T11_FLOOD_AT + T11_FLOOD_TICKS)
 		t11.b_at_clean = r->c[1].nrec;
 
 	if (r->t == T11_END) {
 		t11.err_a = media_leg_stats(r->me, 1, &t11.st_a);
-		CHECK(r, 0 == media_leg_remove(r->me, 1));
-		CHECK(r, 0 == media_leg_remove(r->me, 2));
-		r->phase = 1;
+		remove_legs(r, 2);
 	}
 
-	if (r->phase == 1 && r->released == 2) {
-		CHECK(r, 0 == media_room_remove(r->me, 1));
-		r->phase = 2;
-	}
-
-	if (r->phase == 2 && r->room_released == 1)
-		re_cancel();
+	rig_wind_down(r, 2, 1, false);
 }
 
 
@@ -1873,19 +1817,14 @@ static void test_engine_garbage_flood_keeps_the_call(void **state)
 	double s440;
 	(void)state;
 
-	assert_int_equal(0, rig_init(&r, 1, false));
-	r.c[0].freq = 440;
-	r.c[1].freq = 1000;
+	rig_init_ab(&r, 1, false);
 	t11.rng = 0xc0ffee;
 
 	assert_int_equal(0, media_room_add(r.me, 1));
 	add_leg(&r, 1, 1, true);
 	add_leg(&r, 1, 2, true);
 
-	tmr_start(&r.tick, TICK_MS, t11_tick, &r);
-	assert_int_equal(0, re_main(NULL));
-	assert_int_equal(0, r.fail_line);
-	assert_false(r.timed_out);
+	rig_run(&r, TICK_MS, t11_tick);
 
 	assert_int_equal(0, t11.err_a);
 	print_message("A after garbage: malformed %llu pt %llu src %llu\n",
@@ -1944,7 +1883,6 @@ enum { T12_END = 110 };
 static void t12_tick(void *arg)
 {
 	struct rig *r = arg;
-	unsigned i;
 
 	tmr_start(&r->tick, TICK_MS, t12_tick, r);
 	++r->t;
@@ -1952,22 +1890,13 @@ static void t12_tick(void *arg)
 	if (r->t < T12_END)
 		send_tones(r);
 
-	for (i = 0; i < NCLI; i++)
-		cli_recv(&r->c[i]);
+	recv_all(r);
 
 	if (r->t == T12_END) {
-		CHECK(r, 0 == media_leg_remove(r->me, 1));
-		CHECK(r, 0 == media_leg_remove(r->me, 2));
-		r->phase = 1;
+		remove_legs(r, 2);
 	}
 
-	if (r->phase == 1 && r->released == 2) {
-		CHECK(r, 0 == media_room_remove(r->me, 1));
-		r->phase = 2;
-	}
-
-	if (r->phase == 2 && r->room_released == 1)
-		re_cancel();
+	rig_wind_down(r, 2, 1, false);
 }
 
 
@@ -1982,9 +1911,7 @@ static void test_engine_ipv6_leg_with_ipv4_leg_and_dscp(void **state)
 	socklen_t vl = sizeof(v);
 	(void)state;
 
-	assert_int_equal(0, rig_init(&r, 1, false));
-	r.c[0].freq = 440;
-	r.c[1].freq = 1000;
+	rig_init_ab(&r, 1, false);
 
 	/* RTP sockets carry DSCP 46 (EF) in the traffic class */
 	assert_int_equal(0, sa_set_str(&l6, "::1", 0));
@@ -2004,10 +1931,7 @@ static void test_engine_ipv6_leg_with_ipv4_leg_and_dscp(void **state)
 	assert_int_equal(0, media_leg_add(r.me, 1, 1, &ms, &prm));
 	add_leg(&r, 1, 2, true);
 
-	tmr_start(&r.tick, TICK_MS, t12_tick, &r);
-	assert_int_equal(0, re_main(NULL));
-	assert_int_equal(0, r.fail_line);
-	assert_false(r.timed_out);
+	rig_run(&r, TICK_MS, t12_tick);
 
 	check_minus_one(&r.c[0], 440, 1000, "A (IPv6)");
 	check_minus_one(&r.c[1], 1000, 440, "B (IPv4)");
