@@ -10,11 +10,17 @@
  * is where the delay grows after a jitter spike, and where DTX/hold pauses
  * end without concealing the whole pause.
  *
- * Drift: the buffered depth at each get is smoothed (EMA); when it stays
- * above target + one packet the next packet is skipped, when it sinks below
- * target - half a frame one concealed frame is inserted. At most one
- * correction per DRIFT_HOLD_MS, so a sender 1 % off the clock costs one
- * correction every ~2 s at worst and the depth stays bounded.
+ * Drift: needs sustained evidence. When the buffered depth at every get
+ * stays above target + one packet + half a frame for DRIFT_SUSTAIN_HI_MS of
+ * playout (its minimum over that window), the next packet is skipped; when
+ * it stays below target - half a frame for DRIFT_SUSTAIN_LO_MS (its
+ * maximum), one concealed frame is inserted. At most one correction per
+ * DRIFT_HOLD_MS, so a sender 1 % off the clock costs one correction every
+ * ~2 s and the depth stays bounded. Why not the instantaneous or averaged
+ * depth: the worker receives at its tick, so a late tick on a loaded
+ * machine delivers a burst (depth up for a moment) and reads as jitter
+ * (target up for a moment); a perfectly paced stream then got a skip and
+ * an insert (one frame each) now and then.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -24,7 +30,10 @@
 enum {
 	JB_JUMP_MS      = 1000,  /**< ts jump beyond max delay = new stream */
 	DRIFT_HOLD_MS   = 1000,  /**< min time between two corrections      */
-	EMA_SHIFT       = 4,     /**< depth smoothing, 1/16 per get          */
+	DRIFT_SUSTAIN_HI_MS = 2000, /**< depth above the skip level this long */
+	DRIFT_SUSTAIN_LO_MS = 1000, /**< below the insert level this long:
+					 shorter, the zone above an underrun
+					 is narrow (half a frame)          */
 	JITTER_MULT     = 3,     /**< target = 3 x jitter + packet + frame   */
 };
 
@@ -70,7 +79,8 @@ struct jitbuf {
 	uint32_t jitter_q4;          /* jitter * 16, ts units              */
 
 	/* drift control */
-	int64_t depth_q;             /* EMA of depth << EMA_SHIFT          */
+	uint32_t hi_ts;              /* ts played, depth always above skip level */
+	uint32_t lo_ts;              /* ts played, depth always below insert level */
 	uint32_t since_corr;         /* ts played since last correction    */
 
 	struct jitbuf_stats st;
@@ -111,7 +121,8 @@ static void stream_reset(struct jitbuf *jb)
 	jb->have_played_seq = false;
 	jb->played_mask = 0;
 	jb->have_transit = false;
-	jb->depth_q = 0;
+	jb->hi_ts = 0;
+	jb->lo_ts = 0;
 	jb->since_corr = 0;
 }
 
@@ -441,7 +452,7 @@ static enum jitbuf_res playing_get(struct jitbuf *jb, struct jitbuf_out *out)
 	const uint32_t hold = ms_to_ts(jb, DRIFT_HOLD_MS);
 	const struct jb_slot *head;
 	uint32_t tgt;
-	int32_t depth, avg, gap, gap_max;
+	int32_t depth, gap, gap_max;
 
 	/* stale leftovers (overlapping timestamps) */
 	while (jb->n) {
@@ -455,7 +466,8 @@ static enum jitbuf_res playing_get(struct jitbuf *jb, struct jitbuf_out *out)
 	if (!jb->n) {
 		++jb->st.underruns;
 		jb->state = JB_BUFFERING;
-		jb->depth_q = 0;
+		jb->hi_ts = 0;
+		jb->lo_ts = 0;
 		out->dur = frame;
 		return JITBUF_UNDERRUN;
 	}
@@ -465,18 +477,23 @@ static enum jitbuf_res playing_get(struct jitbuf *jb, struct jitbuf_out *out)
 	if (depth > (int32_t)(ms_to_ts(jb, jb->cfg.max_ms) + jb->last_dur)) {
 		trim_backlog(jb, true, tgt);
 		depth = depth_from(jb, jb->play_ts);
-		jb->depth_q = (int64_t)depth << EMA_SHIFT;
+		jb->hi_ts = 0;
 	}
 
 	head = &jb->slotv[jb->order[0]];
-	jb->depth_q += (int64_t)depth - (jb->depth_q >> EMA_SHIFT);
-	avg = (int32_t)(jb->depth_q >> EMA_SHIFT);
 
-	if (jb->since_corr >= hold && avg < (int32_t)(tgt - frame / 2) &&
-	    depth < (int32_t)tgt) {
+	/* how long the depth has stayed beyond each level (its minimum /
+	   maximum over the window), counted in playout */
+	jb->hi_ts = depth > (int32_t)(tgt + head->dur + frame / 2) ?
+		jb->hi_ts + head->dur : 0;
+	jb->lo_ts = depth < (int32_t)(tgt - frame / 2) ?
+		jb->lo_ts + head->dur : 0;
+
+	if (jb->since_corr >= hold &&
+	    jb->lo_ts >= ms_to_ts(jb, DRIFT_SUSTAIN_LO_MS)) {
 		/* sender slow or jitter grew: play one frame more */
 		jb->since_corr = 0;
-		jb->depth_q += (int64_t)frame << EMA_SHIFT;
+		jb->lo_ts = 0;
 		++jb->st.inserted;
 		out->dur = frame;
 		return JITBUF_INSERT;
@@ -508,11 +525,11 @@ static enum jitbuf_res playing_get(struct jitbuf *jb, struct jitbuf_out *out)
 	}
 
 	if (jb->since_corr >= hold && jb->n >= 2 &&
-	    avg > (int32_t)(tgt + head->dur + frame / 2)) {
+	    jb->hi_ts >= ms_to_ts(jb, DRIFT_SUSTAIN_HI_MS)) {
 		/* sender fast or jitter shrank: skip this packet */
 		out->drop = true;
 		jb->since_corr = 0;
-		jb->depth_q -= (int64_t)head->dur << EMA_SHIFT;
+		jb->hi_ts = 0;
 		++jb->st.skipped;
 	}
 
@@ -569,7 +586,8 @@ enum jitbuf_res jitbuf_get(struct jitbuf *jb, struct jitbuf_out *out,
 			depth = depth_from(jb, jb->play_ts);
 		}
 		jb->have_play = true;
-		jb->depth_q = (int64_t)depth << EMA_SHIFT;
+		jb->hi_ts = 0;
+		jb->lo_ts = 0;
 		jb->since_corr = 0;
 		return playing_get(jb, out);
 
@@ -592,11 +610,13 @@ void jitbuf_skip_undo(struct jitbuf *jb, uint32_t dur)
 	if (!jb)
 		return;
 
+	(void)dur;
 	if (jb->st.skipped)
 		--jb->st.skipped;
-	jb->depth_q += (int64_t)dur << EMA_SHIFT;
-	/* no hold time: the next packet may be skipped instead */
+	/* no hold time and the evidence stands: the next packet may be
+	   skipped instead (if the depth is still above the level) */
 	jb->since_corr = ms_to_ts(jb, DRIFT_HOLD_MS);
+	jb->hi_ts = ms_to_ts(jb, DRIFT_SUSTAIN_HI_MS);
 }
 
 
