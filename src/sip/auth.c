@@ -554,7 +554,7 @@ bool auth_user_has_room(const struct cfg_user *u, const char *number)
 
 
 static void challenge(struct auth *auth, struct sip *sip,
-		      const struct sip_msg *msg, bool stale, const char *what,
+		      const struct sip_msg *msg, bool stale, const char *number,
 		      const char *why)
 {
 	char hdrs[1024], reason[192];
@@ -565,7 +565,8 @@ static void challenge(struct auth *auth, struct sip *sip,
 		return;
 	}
 
-	re_snprintf(reason, sizeof(reason), "%s: %s", what, why);
+	re_snprintf(reason, sizeof(reason), "room %s: %s (digest challenge%s)",
+		    number, why, stale ? ", stale" : "");
 	call_reject(sip, msg, 401, "Unauthorized", hdrs, reason);
 }
 
@@ -592,8 +593,8 @@ bool auth_authorise(struct auth *auth, struct sip *sip,
 	case AUTH_OK:
 		if (!auth_user_has_room(u, number) ||
 		    (need_mod && !u->moderator)) {
-			re_snprintf(reason, sizeof(reason), "%s: user %s is "
-				    "not %s of room %s", what, u->name,
+			re_snprintf(reason, sizeof(reason), "user %s is "
+				    "not %s of room %s", u->name,
 				    need_mod ? "a moderator" : "allowed in",
 				    number);
 			call_reject(sip, msg, 403, "Forbidden", NULL,
@@ -607,21 +608,21 @@ bool auth_authorise(struct auth *auth, struct sip *sip,
 	case AUTH_NONE:
 		if (from_ok && auth->cfg->auth_trust_from_uri)
 			return true;
-		challenge(auth, sip, msg, false, what, "no credentials");
+		challenge(auth, sip, msg, false, number, "no credentials");
 		return false;
 
 	case AUTH_STALE:
-		challenge(auth, sip, msg, true, what, "stale nonce");
+		challenge(auth, sip, msg, true, number, "stale nonce");
 		return false;
 
 	case AUTH_REPLAY:
-		challenge(auth, sip, msg, false, what,
+		challenge(auth, sip, msg, false, number,
 			  "nonce-count replayed");
 		return false;
 
 	case AUTH_BAD:
 	default:
-		challenge(auth, sip, msg, false, what,
+		challenge(auth, sip, msg, false, number,
 			  "wrong or malformed credentials");
 		return false;
 	}

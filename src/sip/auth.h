@@ -96,7 +96,7 @@ bool auth_user_has_room(const struct cfg_user *u, const char *number);
  * -> allowed; credentials of a user without it -> 403; none, wrong or
  * stale -> 401 with both challenges, unless from_ok and
  * auth_trust_from_uri is yes. Returns true if allowed; otherwise msg was
- * answered (reason logged, `what` names the request).
+ * answered and the reason logged (`what`: the 403 reason without users).
  */
 bool auth_authorise(struct auth *auth, struct sip *sip,
 		    const struct sip_msg *msg, const char *number,
