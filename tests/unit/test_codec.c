@@ -15,6 +15,8 @@
 #include <math.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "media/codec.h"
 #include "media/codec_priv.h"   /* codec_opus_has_fec() */
 #include <opus/opus.h>
@@ -49,39 +51,6 @@ static void tone(int16_t *v, size_t n, uint32_t srate, double *phase)
 		if (*phase > 2 * M_PI)
 			*phase -= 2 * M_PI;
 	}
-}
-
-
-static double rms(const int16_t *v, size_t n)
-{
-	double e = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		e += (double)v[i] * v[i];
-
-	return sqrt(e / n);
-}
-
-
-/* Goertzel power at f relative to the total energy: 1.0 = pure tone */
-static double purity(const int16_t *v, size_t n, double f, uint32_t srate)
-{
-	const double w = 2 * M_PI * f / srate, c = 2 * cos(w);
-	double s1 = 0, s2 = 0, e = 0, p;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		const double s0 = v[i] + c * s1 - s2;
-
-		s2 = s1;
-		s1 = s0;
-		e += (double)v[i] * v[i];
-	}
-
-	p = s1 * s1 + s2 * s2 - c * s1 * s2;
-
-	return e > 0 ? 2 * p / (n * e) : 0;
 }
 
 
@@ -155,9 +124,9 @@ static void roundtrip(enum codec_id id, uint32_t room, uint32_t ptime,
 	}
 
 	res->freq_hz = zc_freq(out + skip, frame * nframes - skip, room);
-	res->purity = purity(out + skip, frame * nframes - skip, TONE_HZ,
-			     room);
-	res->level_db = 20 * log10(rms(out + skip, frame * nframes - skip) /
+	res->purity = tu_purity(out + skip, frame * nframes - skip, TONE_HZ,
+				room);
+	res->level_db = 20 * log10(tu_rms(out + skip, frame * nframes - skip) /
 				   (TONE_AMP / sqrt(2)));
 
 	if (getenv("CODEC_DEBUG"))
@@ -421,8 +390,8 @@ static void test_codec_opus_stereo_to_mono(void **state)
 
 	/* one 1 kHz tone at half the level (-6 dB: L+R averaged) */
 	assert_true(fabs(zc_freq(out + 14400, 960 * 35, 48000) - TONE_HZ) < 10);
-	assert_true(purity(out + 14400, 960 * 35, TONE_HZ, 48000) > 0.95);
-	assert_true(fabs(20 * log10(rms(out + 14400, 960 * 35) /
+	assert_true(tu_purity(out + 14400, 960 * 35, TONE_HZ, 48000) > 0.95);
+	assert_true(fabs(20 * log10(tu_rms(out + 14400, 960 * 35) /
 				    (TONE_AMP / sqrt(2))) + 6.0) < 1.5);
 
 	opus_encoder_destroy(enc);

@@ -15,6 +15,8 @@
 #include <math.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "media/codec.h"
 #include "media/codec_priv.h"
 
@@ -43,37 +45,6 @@ struct run {
 	unsigned npkt;
 	struct rx_stats st;
 };
-
-
-static double frame_rms(const int16_t *v, size_t n)
-{
-	double e = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		e += (double)v[i] * v[i];
-
-	return sqrt(e / n);
-}
-
-
-static double purity(const int16_t *v, size_t n, double f, uint32_t srate)
-{
-	const double w = 2 * M_PI * f / srate, c = 2 * cos(w);
-	double s1 = 0, s2 = 0, e = 0, p;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		const double s0 = v[i] + c * s1 - s2;
-
-		s2 = s1;
-		s1 = s0;
-		e += (double)v[i] * v[i];
-	}
-	p = s1 * s1 + s2 * s2 - c * s1 * s2;
-
-	return e > 0 ? 2 * p / (n * e) : 0;
-}
 
 
 /* encode a 1 kHz tone, lose/stop as asked, decode every 20 ms */
@@ -166,7 +137,7 @@ static void test_rx_silent_before_first_packet(void **state)
 	for (k = 0; k < 10; k++) {
 		memset(frame, 0x55, sizeof(frame));
 		assert_false(rxchain_get(rx, frame, 1000 + k * 20000));
-		assert_int_equal(0, frame_rms(frame, 960));
+		assert_int_equal(0, tu_rms(frame, 960));
 	}
 
 	rxchain_stats(rx, &st);
@@ -204,7 +175,7 @@ static void plc_single(enum codec_id id, uint32_t room)
 	   within 10 dB of the tone, the concealed one (packet 40 plays in
 	   frame 41/42) within 20 dB: Opus hybrid PLC attenuates by ~11 dB */
 	for (k = first + 3; k < MAX_FRAMES - 2; k++) {
-		const double lv = frame_rms(r->out[k], frame);
+		const double lv = tu_rms(r->out[k], frame);
 		const double min = (k == 41 || k == 42) ? 10 : 3.2;
 
 		assert_true(r->live[k]);
@@ -253,14 +224,14 @@ static void plc_fade(enum codec_id id, uint32_t room)
 	assert_true(last_live <= 29 + 10);
 
 	/* the first concealed frames still sound like the tone */
-	assert_true(frame_rms(r->out[31], frame) > TONE_AMP / sqrt(2) / 4);
+	assert_true(tu_rms(r->out[31], frame) > TONE_AMP / sqrt(2) / 4);
 	/* fading: the last live frame is much quieter than the tone */
-	assert_true(frame_rms(r->out[last_live], frame) <
+	assert_true(tu_rms(r->out[last_live], frame) <
 		    TONE_AMP / sqrt(2) / 2);
 	/* then silence, reported as such */
 	for (k = last_live + 1; k < MAX_FRAMES; k++) {
 		assert_false(r->live[k]);
-		assert_int_equal(0, frame_rms(r->out[k], frame));
+		assert_int_equal(0, tu_rms(r->out[k], frame));
 	}
 
 	/* bounded: 120 ms of concealment in 20 ms steps */
@@ -325,8 +296,8 @@ static void test_rx_opus_fec(void **state)
 	/* the recovered stretch (frames around the lost packet, which plays
 	   two frames after it arrives) is still the 1 kHz tone */
 	for (k = (unsigned)lost; k < (unsigned)lost + 4; k++) {
-		assert_true(purity(r->out[k], frame, TONE_HZ, 48000) > 0.8);
-		assert_true(frame_rms(r->out[k], frame) >
+		assert_true(tu_purity(r->out[k], frame, TONE_HZ, 48000) > 0.8);
+		assert_true(tu_rms(r->out[k], frame) >
 			    TONE_AMP / sqrt(2) / 2);
 	}
 
