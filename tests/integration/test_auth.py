@@ -16,6 +16,8 @@ PIN. The digest responses are computed here with hashlib.
  - wrong password: 401; the same Authorization again (nc replayed): 401;
    a nonce made up by the client: 401; Authorization for another
    Request-URI: 401;
+ - 1024 newer challenges evict a nonce: its right digest gets 401 with
+   stale=true, the retry with the new nonce 202;
  - viewer (valid credentials, no moderator role): 403; chair on a room
    outside its rooms=: 403;
  - ops with only an MD5 HA1: SHA-256 401, MD5 accepted;
@@ -254,6 +256,31 @@ def t_wrong_and_replayed(st, d):
         c.close()
 
 
+def t_stale_after_slot_reuse(st, d):
+    """A nonce whose replay slot was reused by AUTH_SLOTS (1024) newer
+    challenges: the right digest gets 401 with stale=true in both
+    challenges, and the fresh nonce from that 401 works."""
+    c = Client(d, "chair")
+    target = "sip:nobody@127.0.0.1;method=BYE"
+    try:
+        old = c.challenge_for("1000", "SHA-256")
+        for i in range(1024):
+            r, _ = c.refer("1000", target)
+            check(r is not None and r.status == 401, "challenge %d: %s" % (
+                i, r.first if r else None))
+        a = c.authz(old, "REFER", c.ua.room_uri("1000"), "chair", "chairpw", "SHA-256")
+        r, _ = c.refer("1000", target, extra=[a])
+        expect_status(r, 401, "right digest with an evicted nonce")
+        chs = challenges(r)
+        check(len(chs) == 2 and all(x.get("stale") == "true" for x in chs),
+              "stale=true missing: %r" % r.get_all("www-authenticate"))
+        a = c.authz(chs[0], "REFER", c.ua.room_uri("1000"), "chair", "chairpw", "SHA-256")
+        r, _ = c.refer("1000", target, extra=[a])
+        expect_status(r, 202, "retry with the nonce of the stale challenge")
+    finally:
+        c.close()
+
+
 def t_forbidden(st, d):
     c = Client(d, "viewer")
     target = "sip:nobody@127.0.0.1;method=BYE"
@@ -352,6 +379,7 @@ def main():
                          ("spoofed_from_401", t_spoofed_from),
                          ("dial_out_and_bye", t_dial_out_and_bye),
                          ("wrong_and_replayed", t_wrong_and_replayed),
+                         ("stale_after_slot_reuse", t_stale_after_slot_reuse),
                          ("forbidden_403", t_forbidden),
                          ("md5_only_user", t_md5_only_user),
                          ("roster_subscribe", t_roster_subscribe),
