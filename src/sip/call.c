@@ -29,6 +29,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
 #include <re.h>
 
 #include "ctrl/log.h"
@@ -425,6 +427,37 @@ static int sdp_laddr(const struct call_env *env, const struct sip_msg *msg,
 }
 
 
+/* the local address the kernel would send to peer from (a connected UDP
+   socket's name): a media address in the peer's family */
+static int laddr_towards(struct sa *laddr, const struct sa *peer)
+{
+	struct sa dst = *peer, me;
+	socklen_t len = sizeof(me.u);
+	int fd, err = 0;
+
+	if (!sa_port(&dst))
+		sa_set_port(&dst, 9);
+
+	fd = socket(sa_af(&dst), SOCK_DGRAM, 0);
+	if (fd < 0)
+		return errno;
+
+	sa_init(&me, sa_af(&dst));
+	if (connect(fd, &dst.u.sa, dst.len) < 0 ||
+	    getsockname(fd, &me.u.sa, &len) < 0)
+		err = errno;
+	(void)close(fd);
+	if (err)
+		return err;
+
+	me.len = len;
+	sa_set_port(&me, 0);
+	*laddr = me;
+
+	return 0;
+}
+
+
 static bool require_unsupported(const struct sip_msg *msg, char *buf,
 				size_t sz)
 {
@@ -508,6 +541,7 @@ int call_incoming(struct call_env *env, const struct sip_msg *msg,
 	char buf[256], remote[256], dname[64], refresher[8];
 	uint32_t se, min_se_req;
 	bool has_offer, peer_timer;
+	bool other_af = false;     /* media in the offer's address family */
 	const char *why = NULL;
 	uint32_t delay;
 	enum cfg_srtp policy;
@@ -592,6 +626,36 @@ int call_incoming(struct call_env *env, const struct sip_msg *msg,
 				       "Not Acceptable Here", res.reason);
 			goto out;
 		}
+
+		/* c=IN IP6 to an IPv4 arrival (or the reverse): an IPv4
+		   socket cannot send to [::1], so bind the media in the
+		   offer's family if we have an address of it towards the
+		   peer (not with public_addr: that is what we advertise);
+		   else 488 (RFC 3261 Warning 301) */
+		if (!res.zero_addr &&
+		    sa_af(&res.raddr_rtp) != sa_af(&laddr)) {
+			err = str_isset(env->cfg->public_addr) ?
+				EAFNOSUPPORT :
+				laddr_towards(&laddr, &res.raddr_rtp);
+			if (err) {
+				char w[160];
+
+				re_snprintf(w, sizeof(w), "Warning: 301 %s%j%s"
+					    " \"Incompatible network address"
+					    " formats: address family mismatch"
+					    "\"\r\n",
+					    sa_af(&msg->dst) == AF_INET6 ?
+					    "[" : "", &msg->dst,
+					    sa_af(&msg->dst) == AF_INET6 ?
+					    "]" : "");
+				call_reject(env->sip, msg, 488,
+					    "Not Acceptable Here", w,
+					    "address family mismatch");
+				goto out;
+			}
+			sdp_session_set_laddr(call->sdp, &laddr);
+			other_af = true;
+		}
 	}
 
 	/* the leg counts toward max_legs from here */
@@ -628,8 +692,9 @@ int call_incoming(struct call_env *env, const struct sip_msg *msg,
 	leg_set_udata(call->leg, call);
 	leg_set_state(call->leg, LEG_PROCEEDING);
 
-	/* bind media on the address the INVITE arrived on */
-	sa_cpy(&maddr, &msg->dst);
+	/* bind media on the address the INVITE arrived on (or the one of
+	   the offer's family) */
+	sa_cpy(&maddr, other_af ? &laddr : &msg->dst);
 	sa_set_port(&maddr, 0);
 	call->mux_only = has_offer && res.rtcp_mux;
 	if (env->me) {

@@ -7,7 +7,9 @@ per offer m= line, in order; refused streams with port 0):
 - a long codec list with dynamic types and odd fmtp: the first supported
   one wins and the peer's payload type number is kept;
 - rtcp-mux offered: answered, and RTP works on the one port;
-- G722 offered as G722/8000 (RFC 3551): answered as G722/8000.
+- G722 offered as G722/8000 (RFC 3551): answered as G722/8000;
+- c=IN IP6 in an INVITE over IPv4: media bound in IPv6 (or 488 + Warning
+  "address family mismatch" without an IPv6 address).
 """
 import os
 import sys
@@ -178,6 +180,70 @@ def test_rtcp_mux(d):
         peer.close()
 
 
+def test_ipv6_offer_to_ipv4(d):
+    """c=IN IP6 ::1 in an INVITE that arrived over IPv4: an IPv4 media
+    socket cannot send to [::1] (before: 200 with c=IN IP4 and chorusd
+    sending to [::1] from its IPv4 socket, i.e. nothing). With an IPv6
+    loopback: 200 with c=IN IP6 and RTP both ways over IPv6; without one:
+    488 + Warning "address family mismatch"."""
+    try:
+        s6 = ct.socket.socket(ct.socket.AF_INET6, ct.socket.SOCK_DGRAM)
+        s6.bind(("::1", 0))
+    except OSError:
+        s6 = None
+    port = s6.getsockname()[1] if s6 else 40002
+    sdp = raw_sdp(["v=0", "o=phone 4243 4243 IN IP6 ::1", "s=-", "c=IN IP6 ::1", "t=0 0",
+                   "m=audio %d RTP/AVP 0" % port, "a=rtpmap:0 PCMU/8000", "a=sendrecv"])
+    if s6 is None:
+        ua, c, f = offer(d, sdp, "IPv6 offer, no IPv6 here", expect=488)
+        ua.close()
+        check("address family mismatch" in (f.get("warning") or ""),
+              "488 without the Warning: %r" % f.get("warning"))
+        return
+    ua, c, f = offer(d, sdp, "IPv6 offer over IPv4 SIP")
+    other = ct.RtpPeer()
+    ua2 = ct.SipUA(d.addr, "udp", "other")
+    try:
+        a = ct.Sdp(f.body)
+        ct.log("answer: c=%s port %s" % (a.conn, a.port))
+        check(":" in (a.conn or ""), "answer to an IPv6 offer has c= %s (not IPv6)" % a.conn)
+        c2 = ua2.invite("1000", ct.make_sdp(other.port, [0]))
+        check(c2.final is not None and c2.final.status == 200, "second leg")
+        a2 = ct.Sdp(c2.final.body)
+        s6.settimeout(0.005)
+        got, k, t0 = 0, 0, time.monotonic()
+        other.start_stream((a2.conn, a2.port), 0, "PCMU", 800.0)
+        while time.monotonic() - t0 < 2.0:
+            pcm = (0.25 * 32767 * ct.np.sin(2 * ct.np.pi * 500.0 *
+                                            (ct.np.arange(160) + 160 * k) / 8000.0))
+            s6.sendto(ct.rtp_packet(0, k, 160 * k, 0x6666, ct.g711_encode(
+                pcm.astype(ct.np.int16))), (a.conn, a.port))
+            k += 1
+            end = time.monotonic() + 0.02
+            while time.monotonic() < end:
+                try:
+                    s6.recvfrom(4096)
+                    got += 1
+                except (ct.socket.timeout, OSError):
+                    pass
+        t1 = time.monotonic()
+        other.stop_stream()
+        pl = b"".join(p["payload"] for p in other.received_between(t0 + 0.5, t1, pt=0))
+        lv = ct.tone_report(ct.g711_decode(pl, "PCMU").astype(float) / 32768, 8000,
+                            [500.0]) if pl else {500.0: -200.0}
+        ct.log("IPv6 leg: got %d RTP packets over IPv6; the IPv4 leg hears it at %.1f dBFS"
+               % (got, lv[500.0]))
+        check(got >= 60, "IPv6 leg got %d RTP packets in 2 s" % got)
+        check(lv[500.0] > -30, "the IPv4 leg does not hear the IPv6 leg: %s" % lv)
+        c2.bye()
+        c.bye()
+    finally:
+        ua.close()
+        ua2.close()
+        other.close()
+        s6.close()
+
+
 def main():
     r = ct.Runner("sdp_offers")
     d = ct.Daemon(r.tmp.path)
@@ -192,7 +258,8 @@ def main():
                      ("SAVP then AVP", test_savp_then_avp),
                      ("RTP/AVPF", test_avpf),
                      ("codec list", test_codec_list),
-                     ("rtcp-mux", test_rtcp_mux)):
+                     ("rtcp-mux", test_rtcp_mux),
+                     ("IPv6 offer over IPv4 SIP", test_ipv6_offer_to_ipv4)):
         if not d.alive():
             r.fail(name, "chorusd is not running")
             continue
