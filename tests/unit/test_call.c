@@ -24,6 +24,7 @@
 #include "room/room.h"
 #include "sip/call.h"
 #include "sip/endpoint.h"
+#include "testutil.h"
 
 enum { WAIT_MS = 3000, RAW_MAX = 4096, LOG_MAX = 8192 };
 
@@ -71,19 +72,6 @@ static unsigned g_rtp_timeout_s = 30;
 
 
 /* ---- helpers ----------------------------------------------------------- */
-
-static void write_file(const char *dir, const char *name, const char *text)
-{
-	char path[256];
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	assert_true(fputs(text, fp) >= 0);
-	assert_int_equal(fclose(fp), 0);
-}
-
 
 static void log_handler(enum log_level level, const char *line, void *arg)
 {
@@ -401,13 +389,13 @@ static int setup(void **state)
 			 "rtp_port_min %u\nrtp_port_max %u\n"
 			 "codecs opus,G722,PCMU,PCMA\n", g_rtp_timeout_s,
 			 base, base + 39);
-		write_file(f->dir, "chorus.conf", conf);
+		tu_write_file(f->dir, "chorus.conf", conf);
 	}
-	write_file(f->dir, "rooms.conf",
-		   "room 1000 name=\"Main room\" max=10\n"
-		   "room 2000 name=Small max=1\n"
-		   "auto_create dddd\n"
-		   "auto_max_legs 5\n");
+	tu_write_file(f->dir, "rooms.conf",
+		      "room 1000 name=\"Main room\" max=10\n"
+		      "room 2000 name=Small max=1\n"
+		      "auto_create dddd\n"
+		      "auto_max_legs 5\n");
 
 	g_fix = f;
 	log_set_level(LOG_LVL_DEBUG);
@@ -459,7 +447,6 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char path[256];
 
 	/* let pending BYEs and ACKs go out */
 	(void)run_until(NULL, NULL, 100);
@@ -477,11 +464,7 @@ static int teardown(void **state)
 	log_set_handler(NULL, NULL);
 	g_fix = NULL;
 
-	snprintf(path, sizeof(path), "%s/chorus.conf", f->dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/rooms.conf", f->dir);
-	unlink(path);
-	rmdir(f->dir);
+	tu_conf_dir_remove(f->dir);
 	free(f);
 
 	return 0;
@@ -1245,21 +1228,6 @@ static void sip_sockets_carry_dscp_cs3(void **state)
 }
 
 
-static int group_setup(void **state)
-{
-	(void)state;
-	return libre_init();
-}
-
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	libre_close();
-	return 0;
-}
-
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1313,5 +1281,5 @@ int main(void)
 			sip_sockets_carry_dscp_cs3, setup, teardown),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, tu_libre_init, tu_libre_close);
 }

@@ -20,6 +20,7 @@
 
 #include "ctrl/log.h"
 #include "cfg/cfg.h"
+#include "testutil.h"
 
 enum { LOG_KEEP = 32 };
 
@@ -71,14 +72,7 @@ static void shipped_dir(char *buf, size_t size)
 
 static void write_file(const char *name, const char *text)
 {
-	char path[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	assert_int_equal(fputs(text, f) >= 0, true);
-	assert_int_equal(fclose(f), 0);
+	tu_write_file(tmpdir, name, text);
 }
 
 
@@ -106,16 +100,11 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char path[256];
 	(void)state;
 
 	log_set_handler(NULL, NULL);
 
-	snprintf(path, sizeof(path), "%s/chorus.conf", tmpdir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/rooms.conf", tmpdir);
-	unlink(path);
-	rmdir(tmpdir);
+	tu_conf_dir_remove(tmpdir);
 
 	return 0;
 }

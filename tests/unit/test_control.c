@@ -24,6 +24,7 @@
 #include "ctrl/command.h"
 #include "room/room.h"
 #include "room/control.h"
+#include "testutil.h"
 
 struct fixture {
 	char dir[64];
@@ -35,20 +36,6 @@ struct fixture {
 	unsigned changed, joined, left, freed, room_changes, kicks;
 	uint32_t kicked;
 };
-
-
-static void write_file(const struct fixture *f, const char *name,
-		       const char *text)
-{
-	char path[256];
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "%s/%s", f->dir, name);
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	assert_true(fputs(text, fp) >= 0);
-	assert_int_equal(fclose(fp), 0);
-}
 
 
 static void observer(struct leg *leg, enum registry_leg_ev ev, void *arg)
@@ -112,12 +99,12 @@ static int setup(void **state)
 		return -1;
 
 	log_set_level(LOG_LVL_ERROR);
-	write_file(f, "chorus.conf", "");
-	write_file(f, "rooms.conf",
-		   "room 1000 max=10\n"
-		   "room 2000 max=1\n"
-		   "room 3000 pin=1234\n"
-		   "auto_create off\n");
+	tu_write_file(f->dir, "chorus.conf", "");
+	tu_write_file(f->dir, "rooms.conf",
+		      "room 1000 max=10\n"
+		      "room 2000 max=1\n"
+		      "room 3000 pin=1234\n"
+		      "auto_create off\n");
 
 	if (cfg_load(&f->cfg, f->dir) ||
 	    registry_alloc(&f->reg, f->cfg, NULL) ||
@@ -143,7 +130,6 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char path[256];
 
 	mem_deref(f->carol);
 	mem_deref(f->bob);
@@ -152,11 +138,7 @@ static int teardown(void **state)
 	mem_deref(f->reg);
 	mem_deref(f->cfg);
 
-	snprintf(path, sizeof(path), "%s/chorus.conf", f->dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/rooms.conf", f->dir);
-	unlink(path);
-	rmdir(f->dir);
+	tu_conf_dir_remove(f->dir);
 	free(f);
 
 	return 0;
@@ -488,21 +470,6 @@ static void test_leg_move(void **state)
 }
 
 
-static int group_setup(void **state)
-{
-	(void)state;
-	return libre_init();
-}
-
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	libre_close();
-	return 0;
-}
-
-
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -521,5 +488,5 @@ int main(void)
 		T(test_leg_move),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, tu_libre_init, tu_libre_close);
 }

@@ -29,6 +29,7 @@
 #include "media/media.h"
 #include "media/rtp.h"
 #include "media/srtpctx.h"
+#include "testutil.h"
 
 enum {
 	NCLI = 6,                  /**< A, B, C, a forger D, E, F       */
@@ -1984,21 +1985,6 @@ static int test_teardown(void **state)
 }
 
 
-static int group_setup(void **state)
-{
-	(void)state;
-	return libre_init();
-}
-
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	libre_close();
-	return 0;
-}
-
-
 #define T(f) cmocka_unit_test_teardown(f, test_teardown)
 
 int main(void)
@@ -2024,5 +2010,5 @@ int main(void)
 	if (getenv("TEST_FILTER"))
 		cmocka_set_test_filter(getenv("TEST_FILTER"));
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, tu_libre_init, tu_libre_close);
 }

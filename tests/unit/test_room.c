@@ -21,6 +21,7 @@
 #include "cfg/cfg.h"
 #include "room/room.h"
 #include "media/media.h"
+#include "testutil.h"
 
 enum { LOOP_BOUND_MS = 3000 };
 
@@ -39,23 +40,9 @@ static const char *rooms_default =
 	"auto_max_legs 2\n";
 
 
-static void write_file(const struct fixture *f, const char *name,
-		       const char *text)
-{
-	char path[256];
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "%s/%s", f->dir, name);
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	assert_true(fputs(text, fp) >= 0);
-	assert_int_equal(fclose(fp), 0);
-}
-
-
 static void reload(struct fixture *f, const char *rooms)
 {
-	write_file(f, "rooms.conf", rooms);
+	tu_write_file(f->dir, "rooms.conf", rooms);
 	assert_int_equal(cfg_reload_rooms(f->cfg), 0);
 	assert_int_equal(registry_reload(f->reg), 0);
 }
@@ -75,8 +62,8 @@ static int setup(void **state)
 	/* quiet: info lines about rooms are not what we check */
 	log_set_level(LOG_LVL_ERROR);
 
-	write_file(f, "chorus.conf", "");
-	write_file(f, "rooms.conf", rooms_default);
+	tu_write_file(f->dir, "chorus.conf", "");
+	tu_write_file(f->dir, "rooms.conf", rooms_default);
 
 	if (cfg_load(&f->cfg, f->dir))
 		return -1;
@@ -91,16 +78,11 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char path[256];
 
 	mem_deref(f->reg);
 	mem_deref(f->cfg);
 
-	snprintf(path, sizeof(path), "%s/chorus.conf", f->dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/rooms.conf", f->dir);
-	unlink(path);
-	rmdir(f->dir);
+	tu_conf_dir_remove(f->dir);
 	free(f);
 
 	return 0;
@@ -703,21 +685,6 @@ static void test_pins_and_moderators(void **state)
 }
 
 
-static int group_setup(void **state)
-{
-	(void)state;
-	return libre_init();
-}
-
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	libre_close();
-	return 0;
-}
-
-
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -744,5 +711,5 @@ int main(void)
 		T(test_rooms_left_at_teardown_are_released),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, tu_libre_init, tu_libre_close);
 }
