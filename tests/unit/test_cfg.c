@@ -252,14 +252,55 @@ static void test_missing_dir_is_enoent(void **state)
 }
 
 
+struct bad_case {
+	const char *text;
+	const char *key;
+	const char *reason;
+};
+
+
+/*
+ * Each text alone in chorus.conf (next to a valid rooms.conf) or, with
+ * @in_rooms, in rooms.conf (next to an empty chorus.conf): the load fails
+ * with EINVAL and a logged line names the file, the key and the reason.
+ */
+static void check_bad_cases(const struct bad_case *bad, size_t n,
+			    bool in_rooms)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir,
+		 in_rooms ? "rooms.conf" : "chorus.conf");
+
+	for (size_t i = 0; i < n; i++) {
+		struct cfg *cfg = NULL;
+		int err;
+
+		logged.n = 0;
+		if (in_rooms)
+			write_conf("", bad[i].text);
+		else
+			write_conf(bad[i].text, "room 1000\n");
+		err = cfg_load(&cfg, tmpdir);
+
+		if (err != EINVAL || !logged_has(path, bad[i].key,
+						 bad[i].reason)) {
+			print_error("case %zu '%s': err %d, logged:\n", i,
+				    bad[i].text, err);
+			for (unsigned j = 0; j < logged.n; j++)
+				print_error("  %s", logged.lines[j]);
+		}
+		assert_int_equal(err, EINVAL);
+		assert_null(cfg);
+		assert_true(logged_has(path, bad[i].key, bad[i].reason));
+	}
+}
+
+
 /* each bad line must fail loading with an error naming file:line and key */
 static void test_bad_values_rejected_with_file_key_reason(void **state)
 {
-	static const struct {
-		const char *text;
-		const char *key;
-		const char *reason;
-	} bad[] = {
+	static const struct bad_case bad[] = {
 		{"rtp_port_min 70000\n",      "rtp_port_min", "out of range"},
 		{"rtp_port_min 16385\n",      "rtp_port_min", "odd"},
 		{"rtp_port_min 20000\nrtp_port_max 19000\n", "rtp_port_max",
@@ -293,30 +334,9 @@ static void test_bad_values_rejected_with_file_key_reason(void **state)
 		{"ptime 20\nptime 20\n",      "ptime", "set twice"},
 		{"rtp_prot_min 16384\n",      "rtp_prot_min", "unknown key"},
 	};
-	char path[128];
 	(void)state;
 
-	snprintf(path, sizeof(path), "%s/chorus.conf", tmpdir);
-
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct cfg *cfg = NULL;
-		int err;
-
-		logged.n = 0;
-		write_conf(bad[i].text, "room 1000\n");
-		err = cfg_load(&cfg, tmpdir);
-
-		if (err != EINVAL || !logged_has(path, bad[i].key,
-						 bad[i].reason)) {
-			print_error("case %zu '%s': err %d, logged:\n", i,
-				    bad[i].text, err);
-			for (unsigned j = 0; j < logged.n; j++)
-				print_error("  %s", logged.lines[j]);
-		}
-		assert_int_equal(err, EINVAL);
-		assert_null(cfg);
-		assert_true(logged_has(path, bad[i].key, bad[i].reason));
-	}
+	check_bad_cases(bad, ARRAY_SIZE(bad), false);
 }
 
 
@@ -400,11 +420,7 @@ static void test_rooms_parsed(void **state)
 
 static void test_bad_rooms_rejected(void **state)
 {
-	static const struct {
-		const char *text;
-		const char *key;
-		const char *reason;
-	} bad[] = {
+	static const struct bad_case bad[] = {
 		{"room 1000\nroom 1000\n",     "room", "defined twice"},
 		{"room\n",                     "room", "missing room number"},
 		{"room 10/0\n",                "room", "not a room number"},
@@ -424,30 +440,9 @@ static void test_bad_rooms_rejected(void **state)
 		{"auto_max_legs 0\n",          "auto_max_legs", "out of range"},
 		{"rooom 1\n",                  "rooom", "unknown key"},
 	};
-	char path[128];
 	(void)state;
 
-	snprintf(path, sizeof(path), "%s/rooms.conf", tmpdir);
-
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct cfg *cfg = NULL;
-		int err;
-
-		logged.n = 0;
-		write_conf("", bad[i].text);
-		err = cfg_load(&cfg, tmpdir);
-
-		if (err != EINVAL || !logged_has(path, bad[i].key,
-						 bad[i].reason)) {
-			print_error("case %zu '%s': err %d, logged:\n", i,
-				    bad[i].text, err);
-			for (unsigned j = 0; j < logged.n; j++)
-				print_error("  %s", logged.lines[j]);
-		}
-		assert_int_equal(err, EINVAL);
-		assert_null(cfg);
-		assert_true(logged_has(path, bad[i].key, bad[i].reason));
-	}
+	check_bad_cases(bad, ARRAY_SIZE(bad), true);
 }
 
 
