@@ -1641,6 +1641,29 @@ class Runner:
         self.failures.append((name, msg))
         log("--- FAIL %s: %s" % (name, msg))
 
+    def start_daemon(self, d):
+        """Start chorusd d. If it does not come up: record that, stop it
+        and print its log, and return False (main() then returns
+        self.finish())."""
+        try:
+            d.start()
+        except TestFailure as e:
+            self.fail("start", str(e))
+            d.stop()
+            d.dump_log()
+            return False
+        return True
+
+    def finish_daemon(self, d, tail=400):
+        """Stop chorusd d, record each problem it had as a "shutdown"
+        failure, print the last tail lines of its log if anything failed,
+        and finish(): main()'s exit status."""
+        for p in d.stop():
+            self.fail("shutdown", p)
+        if self.failures:
+            d.dump_log(tail)
+        return self.finish()
+
     def finish(self):
         for c in reversed(self.cleanups):
             try:

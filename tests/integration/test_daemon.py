@@ -158,12 +158,7 @@ def main():
         r.sub(name, fn, r)
 
     d = ct.Daemon(r.tmp.path, rooms_text="room 1000\nauto_create off\n")
-    try:
-        d.start()
-    except ct.TestFailure as e:
-        r.fail("start", str(e))
-        d.stop()
-        d.dump_log()
+    if not r.start_daemon(d):
         return r.finish()
 
     r.sub("SIGHUP reload", test_sighup_reload, r, d)
@@ -171,11 +166,7 @@ def main():
         r.sub("SIGTERM", test_sigterm_byes_live_call, r, d)
     else:
         r.fail("SIGTERM", "chorusd is not running")
-    for p in d.stop():
-        r.fail("shutdown", p)
-    if r.failures:
-        d.dump_log()
-    return r.finish()
+    return r.finish_daemon(d)
 
 
 if __name__ == "__main__":

@@ -102,20 +102,11 @@ def main():
                   rooms_conf={"auto_max_legs": "2", "default_max_legs": "3"},
                   rooms_extra=("room deflt name=\"Default max\"\nroom big max=5\n"
                                "room topkroom max=10\n"))
-    try:
-        d.start()
-    except ct.TestFailure as e:
-        r.fail("start", str(e))
-        d.stop()
-        d.dump_log()
+    if not r.start_daemon(d):
         return r.finish()
     r.sub("topk 2", test_topk, d)
     r.sub("auto_max_legs / default_max_legs", test_limits, d)
-    for p in d.stop():
-        r.fail("shutdown", p)
-    if r.failures:
-        d.dump_log()
-    return r.finish()
+    return r.finish_daemon(d)
 
 
 if __name__ == "__main__":
