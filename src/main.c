@@ -359,9 +359,9 @@ int main(int argc, char *argv[])
 		if (app.verbose)
 			re_printf("%H", cfg_print, app.cfg);
 		re_printf("chorusd: configuration in %s is valid: %u listed "
-			  "rooms, auto_create %s\n", dir, app.cfg->nrooms,
-			  app.cfg->auto_pattern[0] ?
-			  app.cfg->auto_pattern : "off");
+			  "rooms, auto_create %s, %u digest users\n", dir,
+			  app.cfg->nrooms, app.cfg->auto_pattern[0] ?
+			  app.cfg->auto_pattern : "off", app.cfg->nusers);
 		goto out;
 	}
 

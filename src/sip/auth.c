@@ -266,7 +266,8 @@ int auth_challenge(struct auth *auth, uint64_t now_ms, bool stale,
 
 static bool is_token_char(char c)
 {
-	return isalnum((unsigned char)c) || strchr("-_.!%*+`'~", c);
+	return isalnum((unsigned char)c) ||
+		(c && strchr("-_.!%*+`'~", c));
 }
 
 
