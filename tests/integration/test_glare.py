@@ -123,12 +123,7 @@ def test_glare(d):
 def main():
     r = ct.Runner("glare")
     d = ct.Daemon(r.tmp.path, conf={"session_expires": "90"})
-    try:
-        d.start()
-    except ct.TestFailure as e:
-        r.fail("start", str(e))
-        d.stop()
-        d.dump_log()
+    if not r.start_daemon(d):
         return r.finish()
     for name, fn in (("overlapping re-INVITE 500 + Retry-After", test_overlap),
                      ("re-INVITE glare 491", test_glare)):
@@ -136,11 +131,7 @@ def main():
             r.fail(name, "chorusd is not running")
             continue
         r.sub(name, fn, d)
-    for p in d.stop():
-        r.fail("shutdown", p)
-    if r.failures:
-        d.dump_log(80)
-    return r.finish()
+    return r.finish_daemon(d, 80)
 
 
 if __name__ == "__main__":
