@@ -95,6 +95,30 @@ static void pair_alloc(const struct suite_case *sc, struct sec_srtp **tx,
 }
 
 
+/* protect an RTP packet into buf (BUFSZ) and keep the protected bytes in
+ * copy, to put back after each change; returns their length */
+static size_t protect_rtp_keep(struct sec_srtp *tx, uint8_t *buf,
+			       uint8_t *copy, uint16_t seq, uint32_t ts,
+			       uint32_t ssrc)
+{
+	size_t len = rtp_build(buf, seq, ts, ssrc);
+
+	assert_int_equal(sec_srtp_protect_rtp(tx, buf, &len, BUFSZ), 0);
+	memcpy(copy, buf, len);
+
+	return len;
+}
+
+
+/* buf (len) is the kept packet again */
+static void put_back(uint8_t *buf, size_t *len, const uint8_t *copy,
+		     size_t clen)
+{
+	memcpy(buf, copy, clen);
+	*len = clen;
+}
+
+
 static void test_init_is_idempotent(void **state)
 {
 	(void)state;
@@ -154,32 +178,26 @@ static void test_tampered_rtp_fails_auth(void **state)
 
 		pair_alloc(&cases[k], &tx, &rx);
 
-		len = rtp_build(buf, 100, 16000, 0xdeadbeef);
-		assert_int_equal(sec_srtp_protect_rtp(tx, buf, &len,
-						      sizeof(buf)), 0);
-		memcpy(copy, buf, len);
-		clen = len;
+		clen = protect_rtp_keep(tx, buf, copy, 100, 16000, 0xdeadbeef);
+		len = clen;
 
 		/* one payload bit */
 		buf[40] ^= 0x01;
 		assert_int_equal(sec_srtp_unprotect_rtp(rx, buf, &len),
 				 EBADMSG);
 		/* the timestamp (authenticated, not encrypted) */
-		memcpy(buf, copy, clen);
-		len = clen;
+		put_back(buf, &len, copy, clen);
 		buf[7] ^= 0x80;
 		assert_int_equal(sec_srtp_unprotect_rtp(rx, buf, &len),
 				 EBADMSG);
 		/* the last byte: the tag (AES-CM), or the MKI after the
 		 * tag (AEAD, RFC 7714) */
-		memcpy(buf, copy, clen);
-		len = clen;
+		put_back(buf, &len, copy, clen);
 		buf[clen - 1] ^= 0xff;
 		assert_int_equal(sec_srtp_unprotect_rtp(rx, buf, &len),
 				 EBADMSG);
 		/* the failures did not poison the stream */
-		memcpy(buf, copy, clen);
-		len = clen;
+		put_back(buf, &len, copy, clen);
 		assert_int_equal(sec_srtp_unprotect_rtp(rx, buf, &len), 0);
 
 		assert_int_equal(sec_srtp_stats(rx)->auth_fail, 3);
@@ -202,15 +220,11 @@ static void test_replayed_rtp_fails_replay(void **state)
 
 		pair_alloc(&cases[k], &tx, &rx);
 
-		len = rtp_build(buf, 7, 1120, 0x01020304);
-		assert_int_equal(sec_srtp_protect_rtp(tx, buf, &len,
-						      sizeof(buf)), 0);
-		memcpy(copy, buf, len);
-		clen = len;
+		clen = protect_rtp_keep(tx, buf, copy, 7, 1120, 0x01020304);
+		len = clen;
 
 		assert_int_equal(sec_srtp_unprotect_rtp(rx, buf, &len), 0);
-		memcpy(buf, copy, clen);
-		len = clen;
+		put_back(buf, &len, copy, clen);
 		assert_int_equal(sec_srtp_unprotect_rtp(rx, buf, &len),
 				 EALREADY);
 		assert_int_equal(len, clen);
@@ -283,8 +297,7 @@ static void test_rtcp_every_suite(void **state)
 		}
 
 		/* replay of the last compound packet */
-		memcpy(buf, copy, clen);
-		len = clen;
+		put_back(buf, &len, copy, clen);
 		assert_int_equal(sec_srtp_unprotect_rtcp(rx, buf, &len),
 				 EALREADY);
 
