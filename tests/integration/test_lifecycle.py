@@ -202,12 +202,7 @@ def test_sigterm(d):
 def main():
     r = ct.Runner("lifecycle")
     d = ct.Daemon(r.tmp.path, conf={"rtp_timeout": str(RTP_TIMEOUT)})
-    try:
-        d.start()
-    except ct.TestFailure as e:
-        r.fail("start", str(e))
-        d.stop()
-        d.dump_log()
+    if not r.start_daemon(d):
         return r.finish()
     for name, fn in (("rtp_timeout", test_rtp_timeout),
                      ("held leg does not time out", test_hold_no_timeout),
@@ -217,11 +212,7 @@ def main():
             r.fail(name, "chorusd is not running")
             continue
         r.sub(name, fn, d)
-    for p in d.stop():
-        r.fail("shutdown", p)
-    if r.failures:
-        d.dump_log()
-    return r.finish()
+    return r.finish_daemon(d)
 
 
 if __name__ == "__main__":
