@@ -65,12 +65,7 @@ def main():
     r = ct.Runner("srtp")
     d = ct.Daemon(r.tmp.path, conf={"srtp": "optional"},
                   rooms_extra='room %s name="Secure" srtp=mandatory\n' % SECURE)
-    try:
-        d.start()
-    except ct.TestFailure as e:
-        r.fail("start", str(e))
-        d.stop()
-        d.dump_log()
+    if not r.start_daemon(d):
         return r.finish()
     srtp_mod = "module\t\t\tsrtp.so\n"
 
@@ -87,11 +82,7 @@ def main():
     r.sub("answer carries chorusd's key", test_own_key, d)
     r.sub("optional room: SAVP, AVP+crypto and plain clients", room, "opt",
           ["PCMU", "opus", "G722"], "1000", [";mediaenc=srtp-mand", ";mediaenc=srtp", ""])
-    for p in d.stop():
-        r.fail("shutdown", p)
-    if r.failures:
-        d.dump_log()
-    return r.finish()
+    return r.finish_daemon(d)
 
 
 if __name__ == "__main__":

@@ -131,12 +131,7 @@ def main():
                                     "tls_listen": "%s:%d" % (ct.HOST, tls_port),
                                     "srtp": "optional"},
                   rooms_extra='room %s name="tls+srtp" srtp=mandatory\n' % ROOM_SEC)
-    try:
-        d.start()
-    except ct.TestFailure as e:
-        r.fail("start", str(e))
-        d.stop()
-        d.dump_log()
+    if not r.start_daemon(d):
         return r.finish()
     for name, fn, args in (("OPTIONS over TLS", test_options, (d, tls_port, crt)),
                            ("sips: call over TLS with SRTP", test_sips_call,
@@ -152,11 +147,7 @@ def main():
     check_tls = "listening on tls:%s:%d" % (ct.HOST, tls_port) in log
     if not check_tls:
         r.fail("log", "no 'listening on tls:' line")
-    for p in d.stop():
-        r.fail("shutdown", p)
-    if r.failures:
-        d.dump_log(150)
-    return r.finish()
+    return r.finish_daemon(d, 150)
 
 
 if __name__ == "__main__":
