@@ -19,7 +19,8 @@
  * chorus picks its tags at random.
  *
  * State: dialogs and transactions live across inputs (as in the daemon);
- * the endpoint, registry and SIP stack are rebuilt every REBUILD inputs or
+ * the endpoint, registry and SIP stack are rebuilt every REBUILD inputs
+ * (FUZZ_ENDPOINT_REBUILD=n overrides) or
  * when more than MAX_CALLS dialogs are up, which bounds memory. A crash can
  * therefore depend on the inputs before it: re-run the saved input alone
  * first, then the corpus in order.
@@ -34,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -48,10 +50,22 @@
 #include "sip/endpoint.h"
 #include "fuzz_common.h"
 
-enum { REBUILD = 500, MAX_CALLS = 16, MAX_DGRAM = 65000, MAX_PARTS = 8 };
+enum { REBUILD = 1000, MAX_CALLS = 16, MAX_DGRAM = 65000, MAX_PARTS = 8 };
 
 static const char SEP[] = "\r\n--next--\r\n";
 static bool trace;     /* FUZZ_ENDPOINT_TRACE=1: first lines to stderr */
+static unsigned rebuild = REBUILD;   /* FUZZ_ENDPOINT_REBUILD=n overrides */
+
+
+static int open_fds(void)
+{
+	int n = 0;
+
+	for (int fd = 0; fd < 65536; fd++)
+		if (fcntl(fd, F_GETFD) != -1)
+			++n;
+	return n;
+}
 
 static struct {
 	char dir[64];
@@ -204,11 +218,36 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 
 	require_netns();
+
+	/* Tearing the endpoint down while a dialog waits for its ACK after a
+	   CANCEL (200 sent, CANCEL 200, no ACK) leaves the old SIP stack, its
+	   socket and DNS client allocated (about 6 fds per rebuild; shutdown
+	   only, see docs/SECURITY.md): allow long runs all the fds there are */
+	{
+		struct rlimit rl;
+
+		if (!getrlimit(RLIMIT_NOFILE, &rl)) {
+			rl.rlim_cur = rl.rlim_max;
+			(void)setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
 	trace = getenv("FUZZ_ENDPOINT_TRACE") != NULL;
+	if (getenv("FUZZ_ENDPOINT_REBUILD"))
+		rebuild = (unsigned)atoi(getenv("FUZZ_ENDPOINT_REBUILD"));
+	if (!rebuild)
+		rebuild = REBUILD;
 
 	if (libre_init())
 		exit(1);
 	dbg_init(DBG_EMERG, DBG_NONE);   /* libre's per-datagram decode notes */
+	{
+		struct rlimit rl;
+
+		/* libre's fd table follows the raised limit (1024 default) */
+		if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur > 1024)
+			(void)fd_setsize(rl.rlim_cur > 65536 ? 65536
+							     : (int)rl.rlim_cur);
+	}
 	if (pipe2(sentinel, O_NONBLOCK | O_CLOEXEC) ||
 	    fd_listen(sentinel[0], FD_READ, sentinel_handler, NULL)) {
 		perror("fuzz_endpoint: sentinel pipe");
@@ -366,9 +405,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		p = q + sizeof(SEP) - 1;
 	}
 
-	if (++g.n % REBUILD == 0 || endpoint_call_count(g.ep) > MAX_CALLS) {
+	if (++g.n % rebuild == 0 || endpoint_call_count(g.ep) > MAX_CALLS) {
 		stack_down();
 		stack_up();
+		if (trace)
+			fprintf(stderr, "rebuilt: %d fds open\n", open_fds());
 	}
 
 	return 0;
