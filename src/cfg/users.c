@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <ctype.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <re.h>
 #include <openssl/crypto.h>
 
@@ -340,6 +341,15 @@ int cfg_users_load(struct cfg *cfg, bool log_changes)
 	err = cfg_parse_file(path, line_handler, &t);
 	if (err)
 		goto out;
+
+	/* passwords or password-equivalent HA1s: say so if others can read */
+	{
+		struct stat sb;
+
+		if (t.nusers && !stat(path, &sb) && (sb.st_mode & S_IROTH))
+			warning("cfg: %s is readable by every user: it holds "
+				"passwords or HA1s (chmod o-r)\n", path);
+	}
 
 	if (log_changes)
 		info("cfg: %s: %u users (was %u)\n", path, t.nusers,
