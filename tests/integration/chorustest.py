@@ -346,11 +346,7 @@ class Daemon:
         return self.proc is not None and self.proc.poll() is None
 
     def log_text(self):
-        try:
-            with open(self.logpath, "rb") as fh:
-                return fh.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
+        return read_text(self.logpath)
 
     def signal(self, sig):
         """Send sig to chorusd by its PID (SIGTERM: stop() then only waits)."""
@@ -948,6 +944,24 @@ class Call:
         return self.request("BYE", timeout=timeout)
 
 
+def read_text(path):
+    """A log file as text ("" while it does not exist)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def bye_quietly(call, timeout=3):
+    """BYE at cleanup, best effort: that the call is gone already (or was
+    never set up, or chorusd has stopped) is not what the test checks."""
+    try:
+        call.bye(timeout=timeout)
+    except Exception:  # noqa
+        pass
+
+
 # --------------------------------------------------------------------------
 # SDP
 
@@ -1144,6 +1158,14 @@ class RtpPeer:
     def close(self):
         self.sock.close()
 
+    def _recv_rtp(self):
+        """Read one datagram (within the socket's timeout, else
+        socket.timeout) and keep it with its arrival time if it is RTP."""
+        data, src = self.sock.recvfrom(4096)
+        p = rtp_parse(data)
+        if p is not None:
+            self.received.append((time.monotonic(), src, p))
+
     def stream(self, dst, pt, law, seconds, freq=1000.0, ptime=20, amp=0.3,
                collect=True):
         """Send seconds of a tone as G.711 RTP in real time; collect replies."""
@@ -1170,10 +1192,7 @@ class RtpPeer:
             if collect:
                 self.sock.settimeout(max(0.0005, due - now))
                 try:
-                    data, src = self.sock.recvfrom(4096)
-                    p = rtp_parse(data)
-                    if p is not None:
-                        self.received.append((time.monotonic(), src, p))
+                    self._recv_rtp()
                 except socket.timeout:
                     pass
             else:
@@ -1213,10 +1232,7 @@ class RtpPeer:
                     continue
                 self.sock.settimeout(max(0.0005, due - now))
                 try:
-                    data, src = self.sock.recvfrom(4096)
-                    p = rtp_parse(data)
-                    if p is not None:
-                        self.received.append((time.monotonic(), src, p))
+                    self._recv_rtp()
                 except (socket.timeout, OSError):
                     pass
 
@@ -1241,10 +1257,7 @@ class RtpPeer:
         while time.monotonic() < end:
             self.sock.settimeout(max(0.001, end - time.monotonic()))
             try:
-                data, src = self.sock.recvfrom(4096)
-                p = rtp_parse(data)
-                if p is not None:
-                    self.received.append((time.monotonic(), src, p))
+                self._recv_rtp()
             except socket.timeout:
                 pass
 
@@ -1456,11 +1469,7 @@ opus_bitrate		32000
                           % (self.name, self.ctrl_port, timeout))
 
     def log_text(self):
-        try:
-            with open(self.logpath, "rb") as fh:
-                return fh.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
+        return read_text(self.logpath)
 
     def _pump(self, timeout):
         end = time.monotonic() + timeout

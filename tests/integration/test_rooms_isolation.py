@@ -50,10 +50,7 @@ class Leg:
 
     def close(self):
         self.peer.stop_stream()
-        try:
-            self.call.bye(timeout=3)
-        except Exception:  # noqa
-            pass
+        ct.bye_quietly(self.call)
         self.ua.close()
         self.peer.close()
 
@@ -109,12 +106,7 @@ def run(d):
 def main():
     r = ct.Runner("rooms_isolation")
     d = ct.Daemon(r.tmp.path, conf={"media_workers": "2"})
-    try:
-        d.start()
-    except ct.TestFailure as e:
-        r.fail("start", str(e))
-        d.stop()
-        d.dump_log()
+    if not r.start_daemon(d):
         return r.finish()
     r.sub("%d rooms at once" % len(ROOMS), run, d)
     if any(JUMPS):
@@ -122,11 +114,7 @@ def main():
         print("NOTE: %d of %d heard tones had a phase jump (frame skipped or inserted by "
               "chorusd) in %.0f s of clean, evenly paced input" % (
                   sum(1 for j in JUMPS if j), len(JUMPS), MEASURE_S))
-    for p in d.stop():
-        r.fail("shutdown", p)
-    if r.failures:
-        d.dump_log()
-    return r.finish()
+    return r.finish_daemon(d)
 
 
 if __name__ == "__main__":

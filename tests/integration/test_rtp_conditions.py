@@ -84,10 +84,7 @@ class Talker:
         return out
 
     def close(self):
-        try:
-            self.call.bye(timeout=3)
-        except Exception:  # noqa
-            pass
+        ct.bye_quietly(self.call)
         self.ua.close()
         self.sock.close()
 
@@ -122,10 +119,7 @@ class Listener:
 
     def close(self):
         self.peer.stop_stream()
-        try:
-            self.call.bye(timeout=3)
-        except Exception:  # noqa
-            pass
+        ct.bye_quietly(self.call)
         self.ua.close()
         self.peer.close()
 
@@ -275,19 +269,10 @@ def run(d):
 def main():
     r = ct.Runner("rtp_conditions")
     d = ct.Daemon(r.tmp.path)
-    try:
-        d.start()
-    except ct.TestFailure as e:
-        r.fail("start", str(e))
-        d.stop()
-        d.dump_log()
+    if not r.start_daemon(d):
         return r.finish()
     r.sub("talker RTP conditions", run, d)
-    for p in d.stop():
-        r.fail("shutdown", p)
-    if r.failures:
-        d.dump_log()
-    return r.finish()
+    return r.finish_daemon(d)
 
 
 if __name__ == "__main__":
