@@ -197,12 +197,7 @@ def part2(r, d, b, c):
 def main():
     r = ct.Runner("hold")
     d = ct.Daemon(r.tmp.path)
-    try:
-        d.start()
-    except ct.TestFailure as e:
-        r.fail("start", str(e))
-        d.stop()
-        d.dump_log()
+    if not r.start_daemon(d):
         return r.finish()
     a = ct.Baresip(r.tmp.path, "A", "opus", FA)
     b = ct.Baresip(r.tmp.path, "B", "opus", FB)
@@ -226,11 +221,7 @@ def main():
                 pass
         for x in (a, b, c):
             x.stop()
-    for p in d.stop():
-        r.fail("shutdown", p)
-    if r.failures:
-        d.dump_log()
-    return r.finish()
+    return r.finish_daemon(d)
 
 
 if __name__ == "__main__":

@@ -35,10 +35,7 @@ class Party:
     def close(self):
         if hasattr(self.peer, "_thread") and not self.peer._stop:
             self.peer.stop_stream()
-        try:
-            self.call.bye(timeout=3)
-        except Exception:  # noqa
-            pass
+        ct.bye_quietly(self.call)
         self.ua.close()
         self.peer.close()
 
@@ -198,12 +195,7 @@ def test_c0_hold(d, talker):
 def main():
     r = ct.Runner("media_update")
     d = ct.Daemon(r.tmp.path)
-    try:
-        d.start()
-    except ct.TestFailure as e:
-        r.fail("start", str(e))
-        d.stop()
-        d.dump_log()
+    if not r.start_daemon(d):
         return r.finish()
     talker = None
     try:
@@ -222,11 +214,7 @@ def main():
     finally:
         if talker:
             talker.close()
-    for p in d.stop():
-        r.fail("shutdown", p)
-    if r.failures:
-        d.dump_log()
-    return r.finish()
+    return r.finish_daemon(d)
 
 
 if __name__ == "__main__":

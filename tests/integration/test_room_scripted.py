@@ -140,19 +140,10 @@ def run(d):
 def main():
     r = ct.Runner("room_scripted")
     d = ct.Daemon(r.tmp.path)
-    try:
-        d.start()
-    except ct.TestFailure as e:
-        r.fail("start", str(e))
-        d.stop()
-        d.dump_log()
+    if not r.start_daemon(d):
         return r.finish()
     r.sub("%d scripted G.711 legs" % N, run, d)
-    for p in d.stop():
-        r.fail("shutdown", p)
-    if r.failures:
-        d.dump_log()
-    return r.finish()
+    return r.finish_daemon(d)
 
 
 if __name__ == "__main__":
