@@ -84,7 +84,8 @@ void call_reject_warning(struct sip *sip, const struct sip_msg *msg,
 }
 
 
-static void destructor(void *arg)
+/* shared by incoming calls and the focus's dial-out calls (refer.c) */
+void call_destructor(void *arg)
 {
 	struct call *call = arg;
 
@@ -587,7 +588,7 @@ int call_incoming(struct call_env *env, const struct sip_msg *msg,
 		return EPROTO;
 	}
 
-	call = mem_zalloc(sizeof(*call), destructor);
+	call = mem_zalloc(sizeof(*call), call_destructor);
 	if (!call)
 		return ENOMEM;
 

@@ -47,6 +47,7 @@ struct call {
 	struct sdes_crypto srtp_ours;
 };
 
+void call_destructor(void *arg);
 void call_st_start(struct call *call);
 uint32_t call_se_parse(const struct sip_msg *msg, char *refresher, size_t sz,
 		       uint32_t *min_se);

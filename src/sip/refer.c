@@ -236,31 +236,6 @@ static struct leg *room_leg_by_uri(struct room *room, const char *uri)
 
 /* ---- dial-out call ------------------------------------------------------ */
 
-static void dial_destructor(void *arg)
-{
-	struct call *call = arg;
-
-	/* as call.c's destructor (a dialed call has no timers running) */
-	tmr_cancel(&call->tmr_st);
-	tmr_cancel(&call->tmr_answer);
-	list_unlink(&call->le);
-	mem_deref(call->desc);
-	mem_deref(call->req_upd);
-	mem_deref(call->sess);
-
-	if (call->leg) {
-		leg_set_udata(call->leg, NULL);
-		leg_set_state(call->leg, LEG_CLOSED);
-	}
-	mem_deref(call->leg);
-
-	if (call->ms_owned)
-		media_sock_close(&call->ms);
-
-	mem_deref(call->sdp);
-}
-
-
 static int dial_offer_handler(struct mbuf **descp, const struct sip_msg *msg,
 			      void *arg)
 {
@@ -404,7 +379,7 @@ static int dial(struct focus *f, struct room *room, const struct target *t,
 	const char *routev[1];
 	int err;
 
-	call = mem_zalloc(sizeof(*call), dial_destructor);
+	call = mem_zalloc(sizeof(*call), call_destructor);
 	if (!call)
 		return ENOMEM;
 
