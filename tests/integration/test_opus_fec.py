@@ -78,10 +78,7 @@ class Talker(threading.Thread):
     def close(self):
         self.stop.set()
         self.join(timeout=2)
-        try:
-            self.call.bye(timeout=3)
-        except Exception:  # noqa
-            pass
+        ct.bye_quietly(self.call)
         self.ua.close()
         self.sock.close()
 
@@ -140,13 +137,20 @@ class Listener(threading.Thread):
         w = [x[2] for x in self.rx if t0 <= x[0] < t1]
         return len(w), sum(w)
 
+    def window_after_reports(self, what, seconds):
+        """(packets, with LBRR) of the next seconds, once the reports
+        just sent had 0.2 s to arrive."""
+        time.sleep(0.2)
+        t = time.monotonic()
+        time.sleep(seconds)
+        n, k = self.window(t, time.monotonic())
+        ct.log("%s: %d packets, %d with LBRR" % (what, n, k))
+        return n, k
+
     def close(self):
         self.stop.set()
         self.join(timeout=2)
-        try:
-            self.call.bye(timeout=3)
-        except Exception:  # noqa
-            pass
+        ct.bye_quietly(self.call)
         self.ua.close()
         self.sock.close()
 
@@ -172,31 +176,19 @@ def run(d):
 
         # 10 % loss reported on our stream (fraction 26/256)
         listener.rr(listener.server_ssrc(), 26)
-        time.sleep(0.2)
-        t1 = time.monotonic()
-        time.sleep(1.5)
-        n, k = listener.window(t1, time.monotonic())
-        ct.log("10 %% loss reported: %d packets, %d with LBRR" % (n, k))
+        n, k = listener.window_after_reports("10 % loss reported", 1.5)
         check(n >= 50, "too few packets: %d" % n)
         check(k >= n // 4, "LBRR after a 10 %% loss report in only %d of %d" % (k, n))
 
         # three clean reports: the worst of the last four is still 10 %
         for _ in range(3):
             listener.rr(listener.server_ssrc(), 0)
-        time.sleep(0.2)
-        t2 = time.monotonic()
-        time.sleep(1.0)
-        n, k = listener.window(t2, time.monotonic())
-        ct.log("3 clean reports: %d packets, %d with LBRR" % (n, k))
+        n, k = listener.window_after_reports("3 clean reports", 1.0)
         check(k > 0, "FEC off after only 3 clean reports")
 
         # the fourth: off
         listener.rr(listener.server_ssrc(), 0)
-        time.sleep(0.2)
-        t3 = time.monotonic()
-        time.sleep(1.0)
-        n, k = listener.window(t3, time.monotonic())
-        ct.log("4 clean reports: %d packets, %d with LBRR" % (n, k))
+        n, k = listener.window_after_reports("4 clean reports", 1.0)
         check(n >= 30, "too few packets: %d" % n)
         check(k == 0, "LBRR after 4 clean reports: %d of %d" % (k, n))
     finally:
@@ -207,19 +199,10 @@ def run(d):
 def main():
     r = ct.Runner("opus_fec")
     d = ct.Daemon(r.tmp.path)
-    try:
-        d.start()
-    except ct.TestFailure as e:
-        r.fail("start", str(e))
-        d.stop()
-        d.dump_log()
+    if not r.start_daemon(d):
         return r.finish()
     r.sub("adaptive opus FEC from receiver reports", run, d)
-    for p in d.stop():
-        r.fail("shutdown", p)
-    if r.failures:
-        d.dump_log()
-    return r.finish()
+    return r.finish_daemon(d)
 
 
 if __name__ == "__main__":
