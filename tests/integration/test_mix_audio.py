@@ -103,12 +103,7 @@ def run_room(r, d, label, codecs, transports=None, room="1000", mux=None, ptimes
 def main():
     r = ct.Runner("mix_audio")
     d = ct.Daemon(r.tmp.path)
-    try:
-        d.start()
-    except ct.TestFailure as e:
-        r.fail("start", str(e))
-        d.stop()
-        d.dump_log()
+    if not r.start_daemon(d):
         return r.finish()
     rounds = (("opus", ["opus"] * 3, None, None, None),
               ("g722", ["G722"] * 3, None, None, None),

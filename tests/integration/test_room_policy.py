@@ -32,10 +32,7 @@ class Leg:
         if hasattr(self.peer, "_thread"):
             self.peer.stop_stream()
         if self.status == 200:
-            try:
-                self.call.bye(timeout=3)
-            except Exception:  # noqa
-                pass
+            ct.bye_quietly(self.call)
         self.ua.close()
         self.peer.close()
 

@@ -544,12 +544,7 @@ def test_baresip_pcma(r, d):
 def main():
     r = ct.Runner("srtp_tamper")
     d = ct.Daemon(r.tmp.path, conf={"srtp": "optional"}, rooms_extra=ROOMS)
-    try:
-        d.start()
-    except ct.TestFailure as e:
-        r.fail("start", str(e))
-        d.stop()
-        d.dump_log()
+    if not r.start_daemon(d):
         return r.finish()
     tests = [("policy", test_policy, ()),
              ("tamper, forged RTP, rekey", test_tamper_and_rekey, ()),
@@ -562,11 +557,7 @@ def main():
             continue
         r.sub(name, fn, r, d, *args)
     r.sub("garbage does not keep a silent SRTP leg alive", test_garbage_timeout, r)
-    for p in d.stop():
-        r.fail("shutdown", p)
-    if r.failures:
-        d.dump_log(150)
-    return r.finish()
+    return r.finish_daemon(d, 150)
 
 
 if __name__ == "__main__":

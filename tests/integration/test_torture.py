@@ -347,12 +347,7 @@ def after_suite(d):
 def main():
     r = ct.Runner("torture")
     d = ct.Daemon(r.tmp.path)
-    try:
-        d.start()
-    except ct.TestFailure as e:
-        r.fail("start", str(e))
-        d.stop()
-        d.dump_log()
+    if not r.start_daemon(d):
         return r.finish()
 
     results = []
@@ -395,11 +390,7 @@ def main():
         r.sub("alive after the suite (OPTIONS, INVITE room 1000, BYE)", after_suite, d)
     else:
         r.fail("alive after the suite", "chorusd is not running")
-    for p in d.stop():
-        r.fail("shutdown", p)
-    if r.failures:
-        d.dump_log()
-    return r.finish()
+    return r.finish_daemon(d)
 
 
 if __name__ == "__main__":
