@@ -296,6 +296,23 @@ class Subscription:
             self.next_notify(left)
 
 
+def shutdown(run, d, st, parties, failed, tail):
+    """The end of a control test's main(): close the participants named in
+    parties that st holds and st's subscriber UA, stop chorusd (each
+    problem it had is a failure "daemon"), and print the last tail lines of
+    its log if anything failed."""
+    for p in parties:
+        if hasattr(st, p):
+            getattr(st, p).close()
+    if hasattr(st, "subua"):
+        st.subua.close()
+    probs = d.stop()
+    for p in probs:
+        run.fail("daemon", p)
+    if failed or probs:
+        d.dump_log(tail)
+
+
 def warning_text(r):
     return r.get("warning") or ""
 
