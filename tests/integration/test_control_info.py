@@ -354,16 +354,7 @@ def main():
             run.sub(name, fn, st, d)
         failed = bool(run.failures)
     finally:
-        for p in ("mod", "bob", "carol"):
-            if hasattr(st, p):
-                getattr(st, p).close()
-        if hasattr(st, "subua"):
-            st.subua.close()
-        probs = d.stop()
-        for p in probs:
-            run.fail("daemon", p)
-        if failed or probs:
-            d.dump_log(250)
+        cx.shutdown(run, d, st, ("mod", "bob", "carol"), failed, 250)
     return run.finish()
 
 

@@ -161,16 +161,7 @@ def main():
                 run.sub(name, fn, st, d)
         failed = bool(run.failures)
     finally:
-        for p in ("alice", "bob", "carol"):
-            if hasattr(st, p):
-                getattr(st, p).close()
-        if hasattr(st, "subua"):
-            st.subua.close()
-        probs = d.stop()
-        for p in probs:
-            run.fail("daemon", p)
-        if failed or probs:
-            d.dump_log(200)
+        cx.shutdown(run, d, st, ("alice", "bob", "carol"), failed, 200)
     return run.finish()
 
 

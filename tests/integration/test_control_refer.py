@@ -358,16 +358,7 @@ def main():
         run.sub("outbound_proxy", outbound_proxy, run)
         failed = bool(run.failures)
     finally:
-        for p in ("mod", "bob", "frank", "carol"):
-            if hasattr(st, p):
-                getattr(st, p).close()
-        if hasattr(st, "subua"):
-            st.subua.close()
-        probs = d.stop()
-        for p in probs:
-            run.fail("daemon", p)
-        if failed or probs:
-            d.dump_log(300)
+        cx.shutdown(run, d, st, ("mod", "bob", "frank", "carol"), failed, 300)
     return run.finish()
 
 
