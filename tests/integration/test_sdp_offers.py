@@ -247,12 +247,7 @@ def test_ipv6_offer_to_ipv4(d):
 def main():
     r = ct.Runner("sdp_offers")
     d = ct.Daemon(r.tmp.path)
-    try:
-        d.start()
-    except ct.TestFailure as e:
-        r.fail("start", str(e))
-        d.stop()
-        d.dump_log()
+    if not r.start_daemon(d):
         return r.finish()
     for name, fn in (("video first", test_video_first),
                      ("SAVP then AVP", test_savp_then_avp),
@@ -264,11 +259,7 @@ def main():
             r.fail(name, "chorusd is not running")
             continue
         r.sub(name, fn, d)
-    for p in d.stop():
-        r.fail("shutdown", p)
-    if r.failures:
-        d.dump_log()
-    return r.finish()
+    return r.finish_daemon(d)
 
 
 if __name__ == "__main__":
