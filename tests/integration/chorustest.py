@@ -1650,6 +1650,14 @@ class Runner:
         self.failures.append((name, msg))
         log("--- FAIL %s: %s" % (name, msg))
 
+    def sub_while_up(self, d, name, fn, *a, **kw):
+        """sub(), unless chorusd d is no longer running: then the check
+        fails at once (the daemon's own problems come at finish_daemon)."""
+        if not d.alive():
+            self.fail(name, "chorusd is not running")
+            return False
+        return self.sub(name, fn, *a, **kw)
+
     def start_daemon(self, d):
         """Start chorusd d. If it does not come up: record that, stop it
         and print its log, and return False (main() then returns

@@ -162,10 +162,7 @@ def main():
         return r.finish()
 
     r.sub("SIGHUP reload", test_sighup_reload, r, d)
-    if d.alive():
-        r.sub("SIGTERM", test_sigterm_byes_live_call, r, d)
-    else:
-        r.fail("SIGTERM", "chorusd is not running")
+    r.sub_while_up(d, "SIGTERM", test_sigterm_byes_live_call, r, d)
     return r.finish_daemon(d)
 
 

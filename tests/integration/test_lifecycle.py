@@ -208,10 +208,7 @@ def main():
                      ("held leg does not time out", test_hold_no_timeout),
                      ("SIGHUP reload", test_sighup),
                      ("SIGTERM with live calls", test_sigterm)):
-        if not d.alive():
-            r.fail(name, "chorusd is not running")
-            continue
-        r.sub(name, fn, d)
+        r.sub_while_up(d, name, fn, d)
     return r.finish_daemon(d)
 
 

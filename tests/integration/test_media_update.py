@@ -205,10 +205,7 @@ def main():
                          ("re-INVITE without SDP", test_reinvite_late_offer),
                          ("hold/resume by UPDATE", test_update_hold),
                          ("hold with c=0.0.0.0", test_c0_hold)):
-            if not d.alive():
-                r.fail(name, "chorusd is not running")
-                continue
-            r.sub(name, fn, d, talker)
+            r.sub_while_up(d, name, fn, d, talker)
     except ct.TestFailure as e:
         r.fail("talker", str(e))
     finally:

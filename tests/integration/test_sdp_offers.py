@@ -255,10 +255,7 @@ def main():
                      ("codec list", test_codec_list),
                      ("rtcp-mux", test_rtcp_mux),
                      ("IPv6 offer over IPv4 SIP", test_ipv6_offer_to_ipv4)):
-        if not d.alive():
-            r.fail(name, "chorusd is not running")
-            continue
-        r.sub(name, fn, d)
+        r.sub_while_up(d, name, fn, d)
     return r.finish_daemon(d)
 
 

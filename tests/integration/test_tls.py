@@ -139,10 +139,7 @@ def main():
                            ("plain TCP to the TLS port", test_plain_to_tls, (d, tls_port)),
                            ("baresip over TLS with SRTP", test_baresip_tls_srtp,
                             (r, tls_port))):
-        if not d.alive():
-            r.fail(name, "chorusd is not running")
-            continue
-        r.sub(name, fn, *args)
+        r.sub_while_up(d, name, fn, *args)
     log = d.log_text()
     check_tls = "listening on tls:%s:%d" % (ct.HOST, tls_port) in log
     if not check_tls:
