@@ -13,7 +13,7 @@ PKGS=(build-essential cmake pkg-config
       libre-dev librem-dev libopus-dev libsrtp2-dev libsimde-dev libcmocka-dev
       libspandsp-dev libssl-dev
       baresip-core sox espeak-ng gnuplot-nox libxml2-utils
-      python3 python3-numpy openssl procps iproute2
+      python3 python3-numpy python3-cryptography openssl procps iproute2
       clang-14 libclang-rt-14-dev util-linux libxml2-dev)   # fuzz.all (tests/fuzz)
 
 install_deps() {
