@@ -459,8 +459,8 @@ static int laddr_towards(struct sa *laddr, const struct sa *peer)
 }
 
 
-static bool require_unsupported(const struct sip_msg *msg, char *buf,
-				size_t sz)
+bool call_require_unsupported(const struct sip_msg *msg, char *buf,
+			      size_t sz)
 {
 	struct le *le;
 	bool bad = false;
@@ -554,7 +554,7 @@ int call_incoming(struct call_env *env, const struct sip_msg *msg,
 	memset(&res, 0, sizeof(res));
 
 	/* RFC 3261 8.2.2.3: option tags we do not know */
-	if (require_unsupported(msg, buf, sizeof(buf))) {
+	if (call_require_unsupported(msg, buf, sizeof(buf))) {
 		char hdrs[320];
 
 		re_snprintf(hdrs, sizeof(hdrs), "Unsupported: %s\r\n", buf);

@@ -69,4 +69,11 @@ uint32_t call_session_expires(const struct call *call);
 void call_reject(struct sip *sip, const struct sip_msg *msg, uint16_t scode,
 		 const char *reason, const char *hdrs, const char *why);
 
+/**
+ * Every Require option we do not support (all but "timer"), comma
+ * separated into buf for an Unsupported header. True if there is one.
+ */
+bool call_require_unsupported(const struct sip_msg *msg, char *buf,
+			      size_t sz);
+
 #endif

@@ -28,6 +28,7 @@
 #include "sip/endpoint.h"
 #include "sip/focus.h"
 #include "sip/guard.h"
+#include "sip/sanity.h"
 #include "sip/sip_tls.h"
 
 enum {
@@ -112,6 +113,9 @@ static bool check_handler(const struct sip_msg *msg, void *arg)
 		{SIP_HDR_CSEQ, "CSeq"},
 	};
 	struct endpoint *ep = arg;
+	char why[96], unsup[256];
+	uint16_t scode;
+
 	for (size_t i = 0; i < ARRAY_SIZE(quad); i++) {
 		if (sip_msg_hdr(msg, quad[i].id))
 			continue;
@@ -124,6 +128,25 @@ static bool check_handler(const struct sip_msg *msg, void *arg)
 
 	if (!pl_strcmp(&msg->met, "ACK"))
 		return false;
+
+	/* RFC 4475 3.1.2 / RFC 5118: duplicates, ranges, quoting, URI */
+	if (sanity_request(msg, &scode, why, sizeof(why))) {
+		call_reject_warning(ep->env.sip, msg, scode,
+				    scode == 416 ? "Unsupported URI Scheme" :
+				    "Bad Request", why);
+		return true;
+	}
+
+	/* RFC 3261 8.2.2.3 (RFC 4475 3.3.5): INVITE's is in call.c */
+	if (!pl_strcmp(&msg->met, "OPTIONS") &&
+	    call_require_unsupported(msg, unsup, sizeof(unsup))) {
+		char hdrs[300];
+
+		re_snprintf(hdrs, sizeof(hdrs), "Unsupported: %s\r\n", unsup);
+		call_reject(ep->env.sip, msg, 420, "Bad Extension", hdrs,
+			    "unsupported Require");
+		return true;
+	}
 
 	if (pl_cmp(&msg->cseq.met, &msg->met)) {
 		call_reject_warning(ep->env.sip, msg, 400,

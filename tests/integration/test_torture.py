@@ -193,20 +193,6 @@ KNOWN_GAPS = {
                   " (this one has none)",
     "inv2543":    "VALID RFC 2543 INVITE dropped: libre requires a Via branch",
     "unksm2":     "VALID message dropped: libre cannot decode From <http://...>",
-    # answered, but not as the RFC says: chorus/libre accept what they
-    # should refuse, or check the room before the message itself
-    "bext01":     "OPTIONS with Require: nothingSupportedHere answered 200; RFC: 420"
-                  " with Unsupported",
-    "multi01":    "multiple Call-ID/To/From/Max-Forwards/CSeq: 404 (room first; to"
-                  " room 1000 it is 400); RFC: 400",
-    "mcl01":      "two Content-Length values: 200; RFC: 400",
-    "ncl":        "Content-Length: -999 accepted (404); RFC: 400 or discard",
-    "quotbal":    "unterminated quoted display name accepted (404); RFC: 400",
-    "scalar02":   "CSeq 36893488147419103232, Max-Forwards 300, Expires 10^16 accepted"
-                  " (libre wraps the numbers; 405); RFC: 400",
-    "unkscm":     "Request-URI nobodyKnowsThisScheme: answered 200; RFC: 416",
-    "novelsc":    "Request-URI soap.beep: answered 200; RFC: 416",
-    "ipv6-bad":   "Request-URI sip:2001:db8::10 (no []) accepted (405); RFC 5118: 400",
 }
 
 ROOM = "1000"
