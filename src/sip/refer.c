@@ -29,6 +29,7 @@
 #include "ctrl/log.h"
 #include "sip/call.h"
 #include "sip/call_int.h"
+#include "sip/sec_sdp.h"
 #include "sip/focus.h"
 #include "sip/info.h"
 #include "sip/refer.h"
@@ -276,6 +277,11 @@ static int dial_answer_handler(const struct sip_msg *msg, void *arg)
 	err = sdp_decode(call->sdp, msg->mb, false);
 	if (!err)
 		err = sdpneg_decide(&res, call->sdp, &call->env->prefs, false);
+	if (!err)
+		err = sec_sdp_answer(&res, call->sdp,
+				     sec_sdp_policy(call->env->cfg,
+						    leg_room(call->leg)),
+				     &call->srtp_ours);
 	if (err) {
 		warning("refer: room %s leg %u: SDP answer refused: %s\n",
 			call->number, call->leg_id, res.reason);
@@ -429,6 +435,11 @@ static int dial(struct focus *f, struct room *room, const struct target *t,
 	err = sdpneg_offer_prepare(call->sdp, &env->prefs,
 				   sa_port(&call->ms.laddr_rtp),
 				   sa_port(&call->ms.laddr_rtcp));
+	/* the room's SRTP policy applies to the callee too */
+	if (!err)
+		err = sec_sdp_offer_prepare(call->sdp,
+					    sec_sdp_policy(env->cfg, room),
+					    &call->srtp_ours);
 	if (!err)
 		err = sdp_encode(&desc, call->sdp, true);
 	if (err)

@@ -30,7 +30,8 @@ from controltest import expect_status  # noqa: E402
 
 ROOM, ROOM2 = "4000", "4001"
 ROOMS = ('room 4000 name="Refer" max=10 mod=sip:mod@127.0.0.1\n'
-         'room 4001 name="Other" max=10\n')
+         'room 4001 name="Other" max=10\n'
+         'room 4002 name="Optional SRTP" max=10 mod=sip:sam@127.0.0.1 srtp=optional\n')
 FM, FB, FC, FF, FE = 500.0, 800.0, 1200.0, 650.0, 950.0
 SETTLE_S = 0.8
 WIN_S = 1.5
@@ -172,6 +173,26 @@ def t_dial_out(st, d):
     ct.log("mod hears carol %.1f dB, carol hears mod %.1f dB" % (lc, lm))
     check(lc > HEARD_DB, "dialed-out carol not heard (%.1f dB)" % lc)
     check(lm > HEARD_DB, "dialed-out carol hears nothing (%.1f dB)" % lm)
+
+
+def t_dial_out_srtp_policy(st, d):
+    """The room's SRTP policy reaches the callee: an srtp=optional room
+    offers a=crypto in the dial-out INVITE; a plain answer is accepted."""
+    sam = cx.Participant(d, "sam", FM)
+    ivy = Uas(d, "ivy", FE)
+    try:
+        sam.join("4002", stream=False)
+        r = sam.request("REFER", headers=["Refer-To: <%s>" % ivy.uri])
+        expect_status(r, 202, "moderator REFER ivy from the SRTP room")
+        inv = ivy.answer()
+        check("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" in inv.body.decode(errors="replace"),
+              "dial-out INVITE from an srtp=optional room carries no a=crypto:\n%s"
+              % inv.body.decode(errors="replace"))
+        ns = refer_notifies(sam.ua, sam.call.call_id, 2)
+        check_sipfrag(ns, 200, "dial-out with a plain answer in an srtp=optional room")
+    finally:
+        sam.close()
+        ivy.close()
 
 
 def t_dial_busy(st, d):
@@ -348,6 +369,7 @@ def main():
         d.start()
         if run.sub("setup", setup, st, d):
             for name, fn in (("dial_out", t_dial_out),
+                             ("dial_out_srtp_policy", t_dial_out_srtp_policy),
                              ("dial_busy_486", t_dial_busy),
                              ("errors_400_403", t_errors),
                              ("bye_method", t_bye_method),
