@@ -324,7 +324,9 @@ static int offer_handler(struct mbuf **descp, const struct sip_msg *msg,
 }
 
 
-static int answer_handler(const struct sip_msg *msg, void *arg)
+/* the SDP answer to our offer: in the ACK of a late-offer call, or in
+ * the 200 to a dial-out INVITE (refer.c) */
+int call_answer_handler(const struct sip_msg *msg, void *arg)
 {
 	struct call *call = arg;
 	struct sdpneg_result res;
@@ -775,7 +777,7 @@ int call_incoming(struct call_env *env, const struct sip_msg *msg,
 			     call->number, "application/sdp",
 			     delay ? NULL : desc,
 			     NULL, NULL, false,
-			     offer_handler, answer_handler, estab_handler,
+			     offer_handler, call_answer_handler, estab_handler,
 			     info_handler, refer_handler, close_handler, call,
 			     "Allow: " CALL_ALLOW "\r\n"
 			     "Supported: " CALL_SUPPORTED "\r\n"

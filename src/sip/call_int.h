@@ -48,6 +48,7 @@ struct call {
 };
 
 void call_destructor(void *arg);
+int  call_answer_handler(const struct sip_msg *msg, void *arg);
 void call_st_start(struct call *call);
 uint32_t call_se_parse(const struct sip_msg *msg, char *refresher, size_t sz,
 		       uint32_t *min_se);

@@ -264,38 +264,6 @@ static int dial_offer_handler(struct mbuf **descp, const struct sip_msg *msg,
 }
 
 
-static int dial_answer_handler(const struct sip_msg *msg, void *arg)
-{
-	struct call *call = arg;
-	struct sdpneg_result res;
-	int err;
-
-	memset(&res, 0, sizeof(res));
-	if (!mbuf_get_left(msg->mb))
-		return EPROTO;
-
-	err = sdp_decode(call->sdp, msg->mb, false);
-	if (!err)
-		err = sdpneg_decide(&res, call->sdp, &call->env->prefs, false);
-	if (!err)
-		err = sec_sdp_answer(&res, call->sdp,
-				     sec_sdp_policy(call->env->cfg,
-						    leg_room(call->leg)),
-				     &call->srtp_ours);
-	if (err) {
-		warning("refer: room %s leg %u: SDP answer refused: %s\n",
-			call->number, call->leg_id, res.reason);
-		return err;
-	}
-
-	call->neg = res;
-	call->neg_valid = true;
-	call_media_apply(call);
-
-	return call->env->me && !call->media_added ? EIO : 0;
-}
-
-
 static void dial_progress_handler(const struct sip_msg *msg, void *arg)
 {
 	struct call *call = arg;
@@ -468,7 +436,7 @@ static int dial(struct focus *f, struct room *room, const struct target *t,
 			      NULL,
 			      str_isset(env->cfg->outbound_proxy) ? 1 : 0,
 			      "application/sdp", desc, NULL, NULL, false,
-			      dial_offer_handler, dial_answer_handler,
+			      dial_offer_handler, call_answer_handler,
 			      dial_progress_handler, dial_estab_handler,
 			      dial_info_handler, dial_refer_handler,
 			      dial_close_handler, call,
